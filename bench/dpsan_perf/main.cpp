@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * dpsan-perf: dpsan's end-to-end benchmark, and the README's main job.
+ *
+ * With no arguments it runs, on the embedded default (two sockets of one process over the
+ * built-in loopback port), a 64-byte ping-pong and a 64-byte stream, then prints a table.
+ */
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "dpsan_transport.h"
+#include "kernel_tcp.h"
+
+using namespace dpsan::perf;
+
+namespace {
+
+void print_table(const std::vector<Result>& rows) {
+  std::printf("\n%-11s %-9s %8s %10s %10s %10s %14s %9s\n", "transport", "mode", "size",
+              "p50_us", "p99_us", "p99.9_us", "msgs/s", "Gbit/s");
+  for (const Result& r : rows) {
+    if (!r.error.empty()) {
+      std::printf("%-11s %-9s %8u  FAILED: %s\n", r.transport.c_str(), r.mode.c_str(), r.size,
+                  r.error.c_str());
+      continue;
+    }
+    std::printf("%-11s %-9s %8u %10.2f %10.2f %10.2f %14.0f %9.3f\n", r.transport.c_str(),
+                r.mode.c_str(), r.size, r.rtt_p50_us, r.rtt_p99_us, r.rtt_p999_us, r.msgs_per_s,
+                r.gbps);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"dpsan-perf: dpsan beside kernel TCP, measured in the same run"};
+  std::string mode = "all";
+  uint32_t size = 64;
+  double duration = 3;
+  std::string baseline = "kernel-tcp";
+  unsigned window = 64;
+  app.add_option("--mode", mode, "pingpong, stream or all")
+      ->check(CLI::IsMember({"pingpong", "stream", "all"}));
+  app.add_option("--size", size, "message size in bytes")->check(CLI::Range(1u, 1u << 20));
+  app.add_option("--duration", duration, "seconds per run")->check(CLI::Range(0.1, 3600.0));
+  app.add_option("--baseline", baseline, "kernel-tcp or none")
+      ->check(CLI::IsMember({"kernel-tcp", "none"}));
+  app.add_option("--window", window, "stream: messages in flight")->check(CLI::Range(1u, 1024u));
+  CLI11_PARSE(app, argc, argv);
+
+  MiniSwitch sw;
+  if (int rc = sw.startup()) {
+    std::fprintf(stderr, "dpsan-perf: WSPStartupEx failed: %d\n", rc);
+    return 1;
+  }
+  std::vector<Result> rows;
+  SOCKET a, b;
+  uint16_t port = 7000;
+  bool pingpong = mode != "stream", stream = mode != "pingpong";
+  auto pair = [&](const char* what) {
+    std::string err = sw.connect_pair(port++, &a, &b);
+    if (!err.empty()) std::fprintf(stderr, "dpsan-perf: %s: %s\n", what, err.c_str());
+    return err.empty();
+  };
+  auto close_pair = [&] {
+    int e;
+    sw.proc().lpWSPCloseSocket(a, &e);
+    sw.proc().lpWSPCloseSocket(b, &e);
+  };
+  if (pingpong && pair("pingpong")) {
+    std::fprintf(stderr, "running dpsan pingpong, %u B, %.1f s\n", size, duration);
+    rows.push_back(dpsan_pingpong(sw, a, b, size, duration));
+    close_pair();
+  }
+  if (stream && pair("stream")) {
+    std::fprintf(stderr, "running dpsan stream, %u B, %.1f s\n", size, duration);
+    rows.push_back(dpsan_stream(sw, a, b, size, duration, window));
+    close_pair();
+  }
+  sw.cleanup();
+  if (baseline == "kernel-tcp") {
+    if (pingpong) {
+      std::fprintf(stderr, "running kernel-tcp pingpong, %u B, %.1f s\n", size, duration);
+      rows.push_back(tcp_pingpong(size, duration));
+    }
+    if (stream) {
+      std::fprintf(stderr, "running kernel-tcp stream, %u B, %.1f s\n", size, duration);
+      rows.push_back(tcp_stream(size, duration));
+    }
+  }
+  print_table(rows);
+  // Ratios against the baseline measured in this run.
+  for (const Result& d : rows) {
+    if (d.transport != "dpsan" || !d.error.empty()) continue;
+    for (const Result& k : rows) {
+      if (k.transport != "kernel-tcp" || k.mode != d.mode || !k.error.empty()) continue;
+      if (d.mode == "pingpong" && d.rtt_p50_us > 0)
+        std::printf("pingpong p50: dpsan is %.1fx lower than kernel TCP\n", k.rtt_p50_us / d.rtt_p50_us);
+      if (d.mode == "stream" && k.msgs_per_s > 0)
+        std::printf("stream rate: dpsan is %.1fx kernel TCP\n", d.msgs_per_s / k.msgs_per_s);
+    }
+  }
+  for (const Result& r : rows)
+    if (!r.error.empty()) return 1;
+  return 0;
+}

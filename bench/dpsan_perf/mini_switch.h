@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * A minimal switch for driving dpsan directly: the upcall table, switch-owned events, and the
+ * connection set-up sequence the Windows Sockets switch uses (spec 1.4), through the public
+ * headers only.
+ */
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include <dpsan/ws2san.h>
+
+namespace dpsan::perf {
+
+/** A switch-owned event: what WPUSetEvent / WPUResetEvent act on. */
+struct Event {
+  std::atomic<bool> set{false};
+  bool wait(int timeout_ms) const;
+};
+
+class MiniSwitch {
+ public:
+  /** WSPStartupEx with this switch's upcall table. @return 0 or the WSA code. */
+  int startup();
+  int cleanup();
+  const WSPPROC_TABLE& proc() const { return proc_; }
+  LPFN_WSPREGISTERMEMORY register_memory = nullptr;
+
+  /** A connected pair over the embedded default: (client, server). @return "" or what failed. */
+  std::string connect_pair(uint16_t port, SOCKET* client, SOCKET* server);
+
+ private:
+  WSPPROC_TABLE proc_{};
+};
+
+}  // namespace dpsan::perf

@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <toml.hpp>
+
+namespace dpsan::control {
+
+namespace {
+
+/** Throwing helper: every failure names the key and value it is about. */
+struct ConfigError {
+  std::string msg;
+};
+
+[[noreturn]] void bad(const std::string& key, const std::string& value, const std::string& why) {
+  throw ConfigError{key + " = " + value + ": " + why};
+}
+
+std::string show(const toml::value& v) {
+  std::ostringstream os;
+  os << v;
+  std::string s = os.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+uint64_t as_uint(const toml::value& v, const std::string& key, uint64_t lo, uint64_t hi) {
+  if (!v.is_integer()) bad(key, show(v), "expected an integer");
+  int64_t i = v.as_integer();
+  if (i < 0 || static_cast<uint64_t>(i) < lo || static_cast<uint64_t>(i) > hi)
+    bad(key, show(v), "expected " + std::to_string(lo) + ".." + std::to_string(hi));
+  return static_cast<uint64_t>(i);
+}
+
+fastpath::IdlePolicy parse_idle(const std::string& s, const std::string& key) {
+  if (s == "busy") return fastpath::IdlePolicy::kBusy;
+  if (s == "adaptive") return fastpath::IdlePolicy::kAdaptive;
+  bad(key, "\"" + s + "\"", "expected \"busy\" or \"adaptive\"");
+}
+
+void parse_ipv4_prefix(const std::string& s, const std::string& key, PortConfig* p) {
+  std::string addr = s;
+  p->prefix = 32;
+  if (auto slash = s.find('/'); slash != std::string::npos) {
+    addr = s.substr(0, slash);
+    std::string pre = s.substr(slash + 1);
+    char* end = nullptr;
+    long v = std::strtol(pre.c_str(), &end, 10);
+    if (pre.empty() || *end != '\0' || v < 0 || v > 32) bad(key, "\"" + s + "\"", "bad prefix length");
+    p->prefix = static_cast<uint8_t>(v);
+  }
+  in_addr a{};
+  if (inet_pton(AF_INET, addr.c_str(), &a) != 1 || a.s_addr == 0)
+    bad(key, "\"" + s + "\"", "expected an IPv4 address such as 198.18.0.1/24");
+  p->ipv4 = a.s_addr;
+}
+
+template <class F>
+void for_keys(const toml::value& table, const std::string& where, F&& f) {
+  if (!table.is_table()) bad(where, show(table), "expected a table");
+  for (const auto& [k, v] : table.as_table()) f(k, v, where.empty() ? k : where + "." + k);
+}
+
+void parse_eal(const toml::value& t, Config* c) {
+  for_keys(t, "eal", [&](const std::string& k, const toml::value& v, const std::string& key) {
+    if (k != "args") bad(key, show(v), "unknown key");
+    if (!v.is_array()) bad(key, show(v), "expected an array of strings");
+    for (const auto& a : v.as_array()) {
+      if (!a.is_string()) bad(key, show(v), "expected an array of strings");
+      c->eal_args.push_back(a.as_string().str);
+    }
+  });
+}
+
+void parse_fastpath(const toml::value& t, Config* c) {
+  auto& e = c->engine;
+  for_keys(t, "fastpath", [&](const std::string& k, const toml::value& v, const std::string& key) {
+    if (k == "lcores") {
+      if (!v.is_array() || v.as_array().empty() || v.as_array().size() > 16)
+        bad(key, show(v), "expected an array of 1..16 CPU numbers");
+      c->lcores.clear();
+      for (const auto& x : v.as_array()) c->lcores.push_back(static_cast<unsigned>(as_uint(x, key, 0, 1023)));
+      e.cores = static_cast<uint32_t>(c->lcores.size());
+    } else if (k == "idle") {
+      if (!v.is_string()) bad(key, show(v), "expected \"busy\" or \"adaptive\"");
+      e.idle = parse_idle(v.as_string().str, key);
+    } else if (k == "idle_sleep_us") {
+      e.idle_sleep_us = static_cast<uint32_t>(as_uint(v, key, 1, 1000));
+    } else if (k == "max_connections") {
+      e.max_conns_per_core = static_cast<uint32_t>(as_uint(v, key, 16, 65536));
+    } else if (k == "max_operations") {
+      e.max_requests = static_cast<uint32_t>(as_uint(v, key, 1024, 4u << 20));
+    } else if (k == "mbufs") {
+      e.mbufs = static_cast<uint32_t>(as_uint(v, key, 1023, 1u << 20));
+    } else if (k == "early_slots") {
+      e.early_slots = static_cast<uint32_t>(as_uint(v, key, 1, 64));
+    } else if (k == "max_registrations") {
+      e.max_registrations = static_cast<uint32_t>(as_uint(v, key, 16, 1u << 20));
+    } else if (k == "connect_timeout_ms") {
+      e.connect_timeout_ms = static_cast<uint32_t>(as_uint(v, key, 10, 600000));
+    } else if (k == "connect_retry_ms") {
+      e.connect_retry_ms = static_cast<uint32_t>(as_uint(v, key, 1, 60000));
+    } else if (k == "no_huge") {
+      if (!v.is_boolean()) bad(key, show(v), "expected true or false");
+      c->force_no_huge = v.as_boolean();
+    } else {
+      bad(key, show(v), "unknown key");
+    }
+  });
+}
+
+void parse_ports(const toml::value& v, Config* c) {
+  if (!v.is_array()) bad("port", show(v), "expected [[port]] tables");
+  c->ports.clear();
+  size_t i = 0;
+  for (const auto& t : v.as_array()) {
+    PortConfig p;
+    std::string where = "port[" + std::to_string(i++) + "]";
+    bool have_ip = false;
+    for_keys(t, where, [&](const std::string& k, const toml::value& x, const std::string& key) {
+      if (k == "device") {
+        if (!x.is_string()) bad(key, show(x), "expected a string");
+        p.device = x.as_string().str;
+      } else if (k == "ipv4") {
+        if (!x.is_string()) bad(key, show(x), "expected a string such as \"198.18.0.1/24\"");
+        parse_ipv4_prefix(x.as_string().str, key, &p);
+        have_ip = true;
+      } else {
+        bad(key, show(x), "unknown key");
+      }
+    });
+    if (p.device.empty()) bad(where + ".device", "(missing)", "every port needs a device");
+    if (!have_ip) bad(where + ".ipv4", "(missing)", "every port needs an address");
+    if (p.device != "loopback")
+      bad(where + ".device", "\"" + p.device + "\"",
+          "only the built-in \"loopback\" device is supported in this release");
+    c->ports.push_back(p);
+  }
+  if (c->ports.size() != 1) bad("port", show(v), "exactly one [[port]] is supported in this release");
+}
+
+uint32_t env_uint(const char* name, uint32_t lo, uint32_t hi, uint32_t dflt) {
+  const char* s = std::getenv(name);
+  if (s == nullptr) return dflt;
+  char* end = nullptr;
+  unsigned long v = std::strtoul(s, &end, 10);
+  if (*s == '\0' || *end != '\0' || v < lo || v > hi)
+    bad(name, std::string("\"") + s + "\"",
+        "expected " + std::to_string(lo) + ".." + std::to_string(hi) + " (environment)");
+  return static_cast<uint32_t>(v);
+}
+
+void apply_env(Config* c) {
+  auto& e = c->engine;
+  e.connect_timeout_ms = env_uint("DPSAN_CONNECT_TIMEOUT_MS", 10, 600000, e.connect_timeout_ms);
+  if (const char* s = std::getenv("DPSAN_IDLE")) e.idle = parse_idle(s, "DPSAN_IDLE");
+  if (const char* s = std::getenv("DPSAN_NO_HUGE")) {
+    std::string v = s;
+    if (v != "0" && v != "1") bad("DPSAN_NO_HUGE", "\"" + v + "\"", "expected 0 or 1 (environment)");
+    c->force_no_huge = v == "1";
+  }
+}
+
+}  // namespace
+
+Config embedded_default() {
+  Config c;
+  PortConfig lo;
+  lo.device = "loopback";
+  lo.ipv4 = htonl(INADDR_LOOPBACK);
+  lo.prefix = 32;
+  c.ports.push_back(lo);
+  c.engine.served_ip = lo.ipv4;
+  return c;
+}
+
+bool parse_config_text(const std::string& text, const std::string& origin, Config* out,
+                       std::string* error) {
+  try {
+    std::istringstream in(text);
+    toml::value root = toml::parse(in, origin);
+    for_keys(root, "", [&](const std::string& k, const toml::value& v, const std::string& key) {
+      if (k == "eal") parse_eal(v, out);
+      else if (k == "fastpath") parse_fastpath(v, out);
+      else if (k == "port") parse_ports(v, out);
+      else bad(key, show(v), "unknown key");
+    });
+    out->engine.served_ip = out->ports.at(0).ipv4;
+    return true;
+  } catch (const ConfigError& e) {
+    *error = origin + ": " + e.msg;
+  } catch (const std::exception& e) {
+    *error = origin + ": " + e.what();
+  }
+  return false;
+}
+
+bool load_config(Config* out, std::string* error) {
+  *out = embedded_default();
+  if (const char* path = std::getenv("DPSAN_CONFIG")) {
+    std::ifstream f(path);
+    if (!f) {
+      *error = std::string("DPSAN_CONFIG = \"") + path + "\": cannot open the file";
+      return false;
+    }
+    std::stringstream ss;
+    ss << f.rdbuf();
+    if (!parse_config_text(ss.str(), path, out, error)) return false;
+  }
+  try {
+    apply_env(out);
+  } catch (const ConfigError& e) {
+    *error = e.msg;
+    return false;
+  }
+  return true;
+}
+
+}  // namespace dpsan::control

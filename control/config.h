@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * Provider configuration: the file named by DPSAN_CONFIG (TOML), then environment overrides,
+ * over the embedded default. The result is immutable for the life of an instance.
+ *
+ * Every key is documented in README.md ("Configuration"). An unknown key or a bad value is an
+ * error that names the key and the value; WSPStartupEx then answers WSASYSNOTREADY.
+ */
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "fastpath/engine.h"
+
+namespace dpsan::control {
+
+struct PortConfig {
+  std::string device;     ///< "loopback", or a DPDK vdev string / PCI address
+  uint32_t ipv4 = 0;      ///< network order
+  uint8_t prefix = 32;
+};
+
+struct Config {
+  std::vector<std::string> eal_args;     ///< extra EAL arguments ([eal] args)
+  std::vector<unsigned> lcores;          ///< CPUs of the poll cores ([fastpath] lcores)
+  std::vector<PortConfig> ports;
+  fastpath::EngineConfig engine;
+  bool force_no_huge = false;
+};
+
+/** The embedded default: one loopback port serving 127.0.0.1, one poll core. */
+Config embedded_default();
+
+/**
+ * Load the configuration: DPSAN_CONFIG if set, then DPSAN_* environment overrides.
+ * @return true, or false with a one-line message naming the key and value in *error.
+ */
+bool load_config(Config* out, std::string* error);
+
+/** Parse TOML text (the file's contents) onto *out. Used by load_config and the fuzz target. */
+bool parse_config_text(const std::string& text, const std::string& origin, Config* out,
+                       std::string* error);
+
+}  // namespace dpsan::control

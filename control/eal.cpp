@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "eal.h"
+
+#include <fstream>
+#include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+
+namespace dpsan::control {
+
+namespace {
+
+bool g_done = false;
+bool g_ok = false;
+std::string g_error;
+EalInfo g_info;
+
+unsigned long read_ulong(const char* path) {
+  std::ifstream f(path);
+  unsigned long v = 0;
+  f >> v;
+  return v;
+}
+
+/** Enough free 2 MiB pages for an instance (~256 MiB), and a hugetlbfs to take them from. */
+bool hugepages_usable() {
+  unsigned long free_pages = read_ulong("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages");
+  if (free_pages < 128) return false;
+  std::ifstream mounts("/proc/mounts");
+  std::string line;
+  while (std::getline(mounts, line))
+    if (line.find(" hugetlbfs ") != std::string::npos) return true;
+  return false;
+}
+
+}  // namespace
+
+bool eal_init_once(const Config& cfg, EalInfo* info, std::string* error) {
+  if (g_done) {
+    *info = g_info;
+    *error = g_error;
+    return g_ok;
+  }
+  g_done = true;
+
+  cpu_set_t caller_cpus;
+  pthread_getaffinity_np(pthread_self(), sizeof caller_cpus, &caller_cpus);
+  std::vector<unsigned> cpus;
+  for (unsigned c = 0; c < CPU_SETSIZE; c++)
+    if (CPU_ISSET(c, &caller_cpus)) cpus.push_back(c);
+  if (cpus.empty()) cpus.push_back(0);
+
+  // Main lcore 0 stays with the switch's thread (its affinity is restored below). Poll lcores
+  // 1..N go to the configured CPUs, by default the last CPU this process may use.
+  std::vector<unsigned> poll_cpus = cfg.lcores;
+  if (poll_cpus.empty()) poll_cpus.push_back(cpus.back());
+  std::string lcores = "0@" + std::to_string(cpus.front());
+  for (size_t i = 0; i < poll_cpus.size(); i++) {
+    lcores += "," + std::to_string(i + 1) + "@" + std::to_string(poll_cpus[i]);
+    g_info.poll_lcores.push_back(static_cast<unsigned>(i + 1));
+  }
+
+  g_info.hugepages = !cfg.force_no_huge && hugepages_usable();
+  std::vector<std::string> args = {"dpsan", "--lcores=" + lcores, "--main-lcore=0", "--in-memory",
+                                   "--no-pci", "--no-telemetry", "--log-level=lib.*:error",
+                                   "--file-prefix=dpsan" + std::to_string(getpid())};
+  if (!g_info.hugepages) {
+    args.push_back("--no-huge");
+    args.push_back("-m");
+    args.push_back("512");
+  }
+  for (const auto& a : cfg.eal_args) args.push_back(a);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  int rc = rte_eal_init(static_cast<int>(args.size()), argv.data());
+  pthread_setaffinity_np(pthread_self(), sizeof caller_cpus, &caller_cpus);
+  if (rc < 0) {
+    g_error = std::string("rte_eal_init failed: ") + rte_strerror(rte_errno);
+    *error = g_error;
+    return false;
+  }
+  g_ok = true;
+  *info = g_info;
+  return true;
+}
+
+}  // namespace dpsan::control

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "instance.h"
+
+#include <cstdio>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+
+#include "eal.h"
+#include "fastpath/poll_core.h"
+#include "fastpath/port/port.h"
+
+namespace dpsan::control {
+
+namespace {
+int poll_main(void* arg) { return static_cast<fastpath::PollCore*>(arg)->run(); }
+}  // namespace
+
+Instance::~Instance() {
+  stop_lcores();
+  if (notifier_running_) notifier_.stop();
+  engine_.reset();
+  if (port_) {
+    port_->close();
+    delete port_;
+  }
+  rte_mempool_free(mbufs_);
+  rte_free(qsbr_);
+}
+
+bool Instance::bring_up(const Config& cfg, std::string* error) {
+  cfg_ = cfg;
+  EalInfo eal;
+  if (!eal_init_once(cfg_, &eal, error)) return false;
+  if (eal.poll_lcores.size() < cfg_.engine.cores) {
+    *error = "fastpath.lcores: the EAL of this process was started with " +
+             std::to_string(eal.poll_lcores.size()) + " poll lcore(s)";
+    return false;
+  }
+  lcores_.assign(eal.poll_lcores.begin(), eal.poll_lcores.begin() + cfg_.engine.cores);
+
+  char name[RTE_MEMPOOL_NAMESIZE];
+  std::snprintf(name, sizeof name, "dpsan_mbuf%u", id_);
+  mbufs_ = rte_pktmbuf_pool_create(name, cfg_.engine.mbufs, 256, 0, cfg_.engine.mbuf_data_room,
+                                   SOCKET_ID_ANY);
+  if (mbufs_ == nullptr) {
+    *error = "fastpath.mbufs = " + std::to_string(cfg_.engine.mbufs) +
+             ": cannot create the packet pool (not enough memory?)";
+    return false;
+  }
+  const char* err = nullptr;
+  port_ = fastpath::loopback_port_open(id_, mbufs_, &err);
+  if (port_ == nullptr) {
+    *error = std::string("port[0].device = \"loopback\": ") + err;
+    return false;
+  }
+  unsigned readers = cfg_.engine.cores + 1;  // poll cores, then the notifier
+  qsbr_ = static_cast<rte_rcu_qsbr*>(
+      rte_zmalloc("dpsan_qsbr", rte_rcu_qsbr_get_memsize(readers), RTE_CACHE_LINE_SIZE));
+  if (qsbr_ == nullptr || rte_rcu_qsbr_init(qsbr_, readers) != 0) {
+    *error = "cannot create the QSBR variable";
+    return false;
+  }
+  engine_ = std::make_unique<fastpath::Engine>();
+  engine_->qsbr = qsbr_;
+  if (!engine_->init(cfg_.engine, id_, port_, mbufs_, &err)) {
+    *error = err;
+    return false;
+  }
+  notifier_.start(engine_.get(), upcalls_, cfg_.engine.cores);
+  notifier_running_ = true;
+  for (unsigned i = 0; i < lcores_.size(); i++) {
+    if (rte_eal_remote_launch(poll_main, &engine_->core(i), lcores_[i]) != 0) {
+      *error = "cannot launch the poll loop on lcore " + std::to_string(lcores_[i]);
+      for (unsigned j = 0; j < i; j++) engine_->core(j).request_exit();
+      for (unsigned j = 0; j < i; j++) rte_eal_wait_lcore(lcores_[j]);
+      return false;
+    }
+  }
+  lcores_running_ = true;
+  return true;
+}
+
+void Instance::stop_lcores() {
+  if (!lcores_running_) return;
+  for (unsigned i = 0; i < lcores_.size(); i++) engine_->core(i).request_exit();
+  for (unsigned l : lcores_) rte_eal_wait_lcore(l);
+  lcores_running_ = false;
+}
+
+void Instance::teardown(const TeardownHooks& hooks) {
+  // (1) was done by the provider: the engine is stopping and no SPI call is inside.
+  // (2) Quiesce: after this grace period no poll loop holds a request, a connection or a
+  //     frame, and the notifier signals no more events (R14).
+  synchronize();
+  unsigned n = engine_->core_count();
+  // (3) Reset connections and refuse queued connect requests.
+  for (unsigned i = 0; i < n; i++) engine_->core(i).drain_requests_quiesced();
+  for (unsigned i = 0; i < n; i++) engine_->core(i).reset_all_quiesced();
+  // (4) Abort every in-flight operation exactly once, resources first (R12, R13); then let the
+  //     notifier deliver every abort before any handle is closed (R25, R26).
+  for (unsigned i = 0; i < n; i++) engine_->core(i).abort_all_quiesced();
+  notifier_.wait_drained();
+  // (5) One WPUCloseSocketHandle per socket, as its last upcall (R15).
+  hooks.close_all_sockets(this);
+  // (6) Drop every registration (R18).
+  hooks.drop_registrations(this);
+  // (7) Stop lcores, then the notifier, port and pools (the destructor).
+  stop_lcores();
+  notifier_.stop();
+  notifier_running_ = false;
+}
+
+}  // namespace dpsan::control

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "notifier.h"
+
+#include <ctime>
+#include <sys/prctl.h>
+#include <rte_pause.h>
+
+namespace dpsan::control {
+
+namespace {
+thread_local bool t_is_notifier = false;
+
+void short_sleep(long ns) {
+  timespec ts{0, ns};
+  nanosleep(&ts, nullptr);
+}
+}  // namespace
+
+bool Notifier::on_notifier_thread() { return t_is_notifier; }
+
+void Notifier::start(fastpath::Engine* e, const std::atomic<const WSPUPCALLTABLEEX*>* upcalls,
+                     unsigned qsbr_id) {
+  e_ = e;
+  upcalls_ = upcalls;
+  qsbr_id_ = qsbr_id;
+  exit_.store(false);
+  thread_ = std::thread([this] { run(); });
+}
+
+void Notifier::stop() {
+  wait_drained();
+  exit_.store(true, std::memory_order_release);
+  if (thread_.joinable()) thread_.join();
+}
+
+void Notifier::wait_drained() const {
+  // busy_ is raised before each dequeue, so "ring empty and not busy" means delivered.
+  while (!e_->notify.empty() || busy_.load(std::memory_order_seq_cst)) short_sleep(20000);
+}
+
+void Notifier::deliver(const fastpath::NotifyRecord& r) {
+  const WSPUPCALLTABLEEX* up = upcalls_->load(std::memory_order_acquire);
+  fastpath::SocketLink* link = r.link;
+  int err = 0;
+  if (r.kind == fastpath::NotifyRecord::kComplete) {
+    // R35: exactly once, with the switch handle, the error and the byte count.
+    up->lpWPUCompleteOverlappedRequest(static_cast<SOCKET>(link->switch_handle),
+                                       reinterpret_cast<LPWSAOVERLAPPED>(r.ov), r.error, r.bytes,
+                                       &err);
+  } else {
+    // Clear first: an event recorded from now on queues a new record.
+    link->event_queued.store(false, std::memory_order_seq_cst);
+    fastpath::NetEvents& ev = link->events;
+    uint32_t due = ev.recorded.load(std::memory_order_acquire) &
+                   ev.selected.load(std::memory_order_acquire);
+    void* h = ev.event.load(std::memory_order_acquire);
+    // R14 and 2.14: nothing is signalled once the final cleanup or the socket's close began.
+    if (due && h && !e_->stopping() && !link->closing.load(std::memory_order_acquire))
+      up->lpWPUSetEvent(static_cast<WSAEVENT>(h), &err);
+  }
+  link->pending_upcalls.fetch_sub(1, std::memory_order_acq_rel);
+}
+
+void Notifier::run() {
+  t_is_notifier = true;
+  prctl(PR_SET_TIMERSLACK, 1UL);
+  rte_rcu_qsbr_thread_register(e_->qsbr, qsbr_id_);
+  rte_rcu_qsbr_thread_online(e_->qsbr, qsbr_id_);
+  unsigned idle = 0;
+  fastpath::NotifyRecord recs[64];
+  while (true) {
+    rte_rcu_qsbr_quiescent(e_->qsbr, qsbr_id_);
+    busy_.store(true, std::memory_order_seq_cst);
+    unsigned n = e_->notify.dequeue_burst(recs, 64);
+    for (unsigned i = 0; i < n; i++) deliver(recs[i]);
+    busy_.store(false, std::memory_order_seq_cst);
+    if (n) {
+      idle = 0;
+      continue;
+    }
+    if (exit_.load(std::memory_order_acquire)) break;
+    if (++idle < 2000) {
+      rte_pause();
+      continue;
+    }
+    rte_rcu_qsbr_thread_offline(e_->qsbr, qsbr_id_);
+    short_sleep(20000);
+    rte_rcu_qsbr_thread_online(e_->qsbr, qsbr_id_);
+  }
+  rte_rcu_qsbr_thread_offline(e_->qsbr, qsbr_id_);
+  rte_rcu_qsbr_thread_unregister(e_->qsbr, qsbr_id_);
+  t_is_notifier = false;
+}
+
+}  // namespace dpsan::control

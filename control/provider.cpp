@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "provider.h"
+
+#include <cstdio>
+
+#include "call_guard.h"
+
+namespace dpsan::control {
+
+Provider& Provider::get() {
+  static Provider p;
+  return p;
+}
+
+int Provider::startup(const WSPUPCALLTABLEEX& upcalls) {
+  std::lock_guard<std::mutex> lk(mu_);  // R21: serialised after a final cleanup in progress
+  auto* copy = new TableCopy{upcalls, tables_};
+  if (count_ == 0) {
+    Config cfg;
+    std::string error;
+    if (!load_config(&cfg, &error)) {
+      std::fprintf(stderr, "dpsan: configuration error: %s\n", error.c_str());
+      delete copy;
+      return WSASYSNOTREADY;
+    }
+    auto* inst = new Instance(next_instance_id_++, &upcalls_);
+    upcalls_.store(&copy->table, std::memory_order_release);
+    if (!inst->bring_up(cfg, &error)) {
+      std::fprintf(stderr, "dpsan: startup failed: %s\n", error.c_str());
+      delete inst;
+      delete copy;
+      upcalls_.store(tables_ ? &tables_->table : nullptr, std::memory_order_release);
+      return WSASYSNOTREADY;
+    }
+    instance_ = inst;
+    published_.store(inst, std::memory_order_seq_cst);
+  }
+  tables_ = copy;
+  upcalls_.store(&copy->table, std::memory_order_release);  // R9: the most recent one wins
+  count_++;
+  return 0;
+}
+
+int Provider::cleanup(const TeardownHooks& hooks) {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (count_ == 0) return WSANOTINITIALISED;  // R10
+  if (--count_ > 0) return 0;                 // R8: nothing else changes
+  Instance* inst = instance_;
+  tearing_down_.store(true, std::memory_order_seq_cst);
+  inst->engine().mark_stopping();                      // (1)
+  published_.store(nullptr, std::memory_order_seq_cst);
+  CallGuard::wait_for_callers();
+  inst->teardown(hooks);                               // (2)..(7)
+  delete inst;
+  instance_ = nullptr;
+  // No thread can read an upcall table any more: keep only the one in force.
+  while (tables_ && tables_->older) {
+    TableCopy* old = tables_->older;
+    tables_->older = old->older;
+    delete old;
+  }
+  tearing_down_.store(false, std::memory_order_seq_cst);
+  return 0;
+}
+
+}  // namespace dpsan::control

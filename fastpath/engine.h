@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * Engine: everything the poll cores of one provider instance share, and the fast-path API the
+ * SPI threads use (take a request, post it, read stats).
+ *
+ * Control creates an Engine at the 0->1 startup and destroys it at the end of the final
+ * cleanup. Between the two, the SPI threads call request_get/post/request_put (lock-free), poll
+ * cores run PollCore::run, and the notifier drains `notify`.
+ */
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <rte_mempool.h>
+#include <rte_rcu_qsbr.h>
+
+#include "backoff.h"
+#include "completion.h"
+#include "descriptor.h"
+#include "listener.h"
+#include "mr_table.h"
+#include "ring.h"
+
+namespace dpsan::fastpath {
+
+class Port;
+class PollCore;
+
+struct EngineConfig {
+  uint32_t cores = 1;                 ///< poll cores
+  uint32_t max_conns_per_core = 16384;
+  uint32_t max_requests = 131071;     ///< request descriptors (ops in flight, all sockets)
+  uint32_t mbufs = 16383;
+  uint16_t mbuf_data_room = 9216 + RTE_PKTMBUF_HEADROOM;
+  uint32_t early_slots = 4;           ///< early-message slots per connection (R41)
+  uint32_t max_registrations = 65536;
+  uint32_t connect_timeout_ms = 3000;
+  uint32_t connect_retry_ms = 250;
+  IdlePolicy idle = IdlePolicy::kAdaptive;
+  uint32_t idle_sleep_us = 20;
+  uint32_t served_ip = 0;             ///< network order
+};
+
+class Engine {
+ public:
+  Engine();
+  ~Engine();
+
+  /**
+   * Create pools, rings, tables and cores. Control, at bring-up; `port` stays owned by control.
+   * @return false with a message in *err; a failed init leaves nothing to release but the object.
+   */
+  bool init(const EngineConfig& cfg, unsigned instance, Port* port, rte_mempool* mbufs,
+            const char** err);
+
+  /** Any thread. @return a zeroed request, or nullptr when the pool is empty (WSAENOBUFS). */
+  Request* request_get();
+  /** Give back a request that was never posted. */
+  void request_put(Request* r);
+  /** Any thread. @return false (owning core's ring full): the request stays the caller's. */
+  bool post(Request* r);
+  /** As post(), to a given core (for requests that concern no socket, e.g. kReject). */
+  bool post_to(unsigned core, Request* r);
+
+  /**
+   * End an operation: release its registration uses and the request itself, then publish the
+   * result (R13: resources before the signal). Poll mode writes the overlapped in place (OV-R);
+   * upcall mode writes Offset/OffsetHigh and queues a record for the notifier.
+   * Callers: the owning poll core, or the final cleanup after quiescence. `r` is gone after it.
+   */
+  void finish(Request* r, uint32_t error, uint32_t bytes);
+
+  const EngineConfig& config() const { return cfg_; }
+  PollCore& core(unsigned i) { return *cores_[i]; }
+  unsigned core_count() const { return cfg_.cores; }
+  Port* port() const { return port_; }
+
+  /** Step 1 of the final cleanup: from now on no operation completes but by an abort. */
+  void mark_stopping() { stopping_.store(true, std::memory_order_seq_cst); }
+  bool stopping() const { return stopping_.load(std::memory_order_acquire); }
+
+  /**
+   * Record a network event for a socket and have the notifier signal its event (R45, R48).
+   * Any thread. Nothing is recorded once the final cleanup or the socket's close has begun (R14).
+   */
+  void record_event(SocketLink* link, uint32_t bit, int32_t error);
+  /** Have the notifier signal the socket's event if a selected event is recorded. Any thread. */
+  void queue_signal(SocketLink* link);
+
+  uint64_t requests_in_use() const;
+  rte_mempool* mbuf_pool() const { return mbufs_; }
+  rte_mempool* pending_pool() const { return pendings_; }
+
+  ElemRing<NotifyRecord> notify;   ///< MPSC: producers = cores and control, consumer = notifier
+  ListenerTable listeners;
+  MrTable mrs;
+  rte_rcu_qsbr* qsbr = nullptr;    ///< readers: cores 0..n-1, the notifier as thread n
+
+ private:
+  EngineConfig cfg_;
+  Port* port_ = nullptr;
+  rte_mempool* mbufs_ = nullptr;
+  rte_mempool* requests_ = nullptr;
+  rte_mempool* pendings_ = nullptr;
+  std::unique_ptr<std::unique_ptr<PollCore>[]> cores_;
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace dpsan::fastpath

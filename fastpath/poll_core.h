@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * PollCore: one poll loop on one dedicated lcore, and everything that loop owns.
+ *
+ * Functions suffixed _pc run only on the owning lcore. Functions suffixed _quiesced run on the
+ * control thread during the final cleanup, after the loop has been quiesced (it then touches
+ * nothing of the core's but its QSBR state and its exit flag). Everything else says its callers.
+ *
+ * Loop order (one TSC read per pass): quiescent, requests, RX, timers, send pump, credit
+ * updates, TX flush, back-off.
+ */
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <rte_mbuf.h>
+
+#include "backoff.h"
+#include "conn.h"
+#include "engine.h"
+#include "listener.h"
+#include "ring.h"
+#include "stats.h"
+
+namespace dpsan::fastpath {
+
+class PollCore {
+ public:
+  PollCore(Engine* e, uint16_t index) : e_(e), index_(index) {}
+  ~PollCore();
+
+  /** Control, at bring-up. @return false with *err set. */
+  bool init(unsigned instance, const char** err);
+
+  /** The lcore body: runs until request_exit(). Registers with QSBR as thread `index`. */
+  int run();
+  /** Control: make run() return (after the loop was quiesced). */
+  void request_exit() { exit_.store(true, std::memory_order_release); }
+  /** Any thread. @return false when the ring is full (nothing queued). */
+  bool post(Request* r) { return requests_.enqueue(r); }
+
+  uint16_t index() const { return index_; }
+  const CoreStats& stats() const { return stats_; }
+
+  // Final cleanup, in DESIGN.md's order, after quiescence.
+  /** Step 3a: take every request still on the ring; transfers are kept for step 4. */
+  void drain_requests_quiesced();
+  /** Step 3b: reset every connection and refuse every connect request not yet accepted. */
+  void reset_all_quiesced();
+  /** Step 4: abort every operation still owned here, releasing resources first; free conns. */
+  void abort_all_quiesced();
+
+ private:
+  static constexpr uint16_t kRxBurst = 64;
+  static constexpr uint16_t kTxMax = 256;
+  static constexpr uint16_t kReqBurst = 64;
+
+  // requests (poll_core_requests.cpp)
+  void on_request_pc(Request* r);
+  void on_send_pc(Request* r);
+  void on_recv_pc(Request* r);
+  void on_connect_pc(Request* r);
+  void on_accept_pc(Request* r);
+  void on_reject_pc(Request* r);
+  void on_close_pc(Request* r);
+  void close_conn(Conn& c, bool send_reset);
+
+  // receive (poll_core_rx.cpp)
+  unsigned rx_pc();
+  void on_frame_pc(const wire::Frame& fr);
+  void on_connect_req_pc(const wire::Frame& fr);
+  void on_accept_frame_pc(Conn& c, const wire::Frame& fr);
+  void on_reject_frame_pc(Conn& c, const wire::Frame& fr);
+  void on_data_pc(Conn& c, const wire::Frame& fr);
+  void on_reset_frame_pc(Conn& c);
+  void deliver_early_pc(Conn& c);
+
+  // transmit (poll_core_tx.cpp)
+  bool tx_has_room(uint16_t n = 1) const { return ntx_ + n <= kTxMax; }
+  bool send_frame(const wire::L3Addr& addr, wire::Fields f, const void* payload, uint16_t len);
+  bool send_ctrl(Conn& c, uint8_t opcode);
+  bool send_connect_frame(const wire::L3Addr& addr, uint8_t opcode, uint32_t dst_conn,
+                          uint32_t src_conn, uint16_t src_port, uint16_t dst_port,
+                          uint32_t reason, uint32_t early_limit);
+  void fill_conn_fields(Conn& c, wire::Fields& f);
+  bool pump_conn_pc(Conn& c);
+  void pump_sends_pc();
+  void send_credits_pc();
+  unsigned tx_flush();
+  void mark_ready(Conn& c);
+  void mark_credit_dirty(Conn& c);
+
+  // timers, completion, connections (poll_core.cpp)
+  void timers_pc(uint64_t now);
+  void complete(Request* r, uint32_t error, uint32_t bytes);
+  void record_event(SocketLink* link, uint32_t bit, int32_t error);
+  void fail_conn(Conn& c, uint32_t error);
+  Conn* conn_alloc();
+  void conn_free(Conn& c);
+  Conn* conn_by_id(uint32_t id);
+  Conn* conn_of(SocketLink* link);
+  uint64_t ms_to_tsc(uint32_t ms) const { return tsc_hz_ / 1000 * ms; }
+
+  Engine* e_;
+  uint16_t index_;
+  uint64_t tsc_hz_ = 0;
+  uint64_t now_ = 0;
+  uint64_t next_timer_tsc_ = 0;
+  uint16_t mss_ = 0;
+  std::atomic<bool> exit_{false};
+
+  PtrRing<Request> requests_;          ///< MPSC: SPI threads -> this core
+  Conn* conns_ = nullptr;              ///< max_conns_per_core
+  uint32_t* free_slots_ = nullptr;
+  uint32_t nfree_ = 0;
+  EarlyMsg* early_store_ = nullptr;    ///< early_slots per connection
+
+  Conn* ready_head_ = nullptr;         ///< connections with sendable work
+  Conn* dirty_head_ = nullptr;         ///< connections owing the peer a credit update
+  Conn* connecting_head_ = nullptr;    ///< connections waiting for ACCEPT
+  PendingConn* pending_head_ = nullptr;///< connect requests queued to listeners
+  ReqQueue parked_;                    ///< finished while stopping: ends as an abort
+
+  rte_mbuf* txq_[kTxMax];
+  uint16_t ntx_ = 0;
+  Backoff backoff_;
+  CoreStats stats_;
+};
+
+}  // namespace dpsan::fastpath

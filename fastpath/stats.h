@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * Per-core counters. One writer (the owning core) updates them with a relaxed load and store,
+ * which is TSan-clean and costs no read-modify-write; any thread may read them.
+ */
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "wire/codec.h"
+
+namespace dpsan::fastpath {
+
+struct Counter {
+  std::atomic<uint64_t> v{0};
+  void add(uint64_t n) { v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  uint64_t get() const { return v.load(std::memory_order_relaxed); }
+};
+
+struct CoreStats {
+  Counter packets_tx, packets_rx, bytes_tx, bytes_rx;
+  Counter drops[static_cast<int>(wire::DecodeStatus::kCount)];  ///< by decode failure
+  Counter drops_no_conn;       ///< no live connection matches the ids
+  Counter drops_early_overrun; ///< a message the peer had no credit for
+  Counter credit_stalls;       ///< a send found no peer credit
+  Counter tx_alloc_fail;       ///< mbuf pool empty when building a frame
+  Counter conns;               ///< live connections (gauge, owner-written)
+};
+
+}  // namespace dpsan::fastpath

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "codec.h"
+
+#include <cstring>
+#include <rte_hash_crc.h>
+#include <rte_ip.h>
+
+namespace dpsan::fastpath::wire {
+
+namespace {
+
+inline uint16_t rd16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+inline void wr16(uint8_t* p, uint16_t v) {
+  p[0] = static_cast<uint8_t>(v >> 8);
+  p[1] = static_cast<uint8_t>(v);
+}
+
+constexpr size_t kCrcOffset = offsetof(Header, crc32c);
+
+uint32_t header_crc(const uint8_t* hdr, const uint8_t* payload, uint16_t payload_len) {
+  static const uint8_t zero[4] = {};
+  uint32_t c = crc32c(hdr, kCrcOffset, 0xffffffffu);
+  c = crc32c(zero, sizeof zero, c);
+  return ~crc32c(payload, payload_len, c);
+}
+
+}  // namespace
+
+uint32_t crc32c(const void* data, size_t len, uint32_t init) {
+  return rte_hash_crc(data, static_cast<uint32_t>(len), init);
+}
+
+const char* decode_status_name(DecodeStatus s) {
+  static const char* const names[] = {"ok",        "too_short",  "not_ipv4",     "ip_length",
+                                      "fragment",  "not_udp",    "wrong_port",   "udp_length",
+                                      "version",   "opcode",     "payload_length", "checksum",
+                                      "bad_body"};
+  auto i = static_cast<size_t>(s);
+  return i < sizeof names / sizeof names[0] ? names[i] : "?";
+}
+
+DecodeStatus decode(const uint8_t* data, size_t len, Frame* out) {
+  if (len < kFrameOverhead) return DecodeStatus::kTooShort;
+  if (rd16(data + 12) != 0x0800) return DecodeStatus::kNotIpv4;
+  const uint8_t* ip = data + kEthLen;
+  if (ip[0] != 0x45) return DecodeStatus::kNotIpv4;  // IPv4, no options
+  uint16_t ip_total = rd16(ip + 2);
+  if (ip_total < kIpLen + kUdpLen + sizeof(Header) || ip_total > len - kEthLen)
+    return DecodeStatus::kIpLength;
+  if (rd16(ip + 6) & 0x3fff) return DecodeStatus::kFragment;  // MF or an offset
+  if (ip[9] != 17) return DecodeStatus::kNotUdp;
+  const uint8_t* udp = ip + kIpLen;
+  if (rd16(udp + 2) != kUdpPort) return DecodeStatus::kWrongPort;
+  uint16_t udp_len = rd16(udp + 4);
+  if (udp_len != ip_total - kIpLen) return DecodeStatus::kUdpLength;
+
+  const uint8_t* h = udp + kUdpLen;
+  Header hdr;
+  std::memcpy(&hdr, h, sizeof hdr);
+  if (hdr.version != kVersion || hdr.hdr_len.get() != sizeof(Header)) return DecodeStatus::kVersion;
+  if (hdr.opcode == 0 || hdr.opcode > kOpcodeMax) return DecodeStatus::kOpcode;
+  uint16_t payload_len = hdr.payload_len.get();
+  if (payload_len != udp_len - kUdpLen - sizeof(Header)) return DecodeStatus::kPayloadLength;
+  const uint8_t* payload = h + sizeof(Header);
+  if (header_crc(h, payload, payload_len) != hdr.crc32c.get()) return DecodeStatus::kChecksum;
+
+  Fields& f = out->f;
+  f.opcode = hdr.opcode;
+  f.flags = hdr.flags.get();
+  f.dst_conn = hdr.dst_conn.get();
+  f.src_conn = hdr.src_conn.get();
+  f.psn = hdr.psn.get();
+  f.ack_psn = hdr.ack_psn.get();
+  f.recv_limit = hdr.recv_limit.get();
+  f.early_limit = hdr.early_limit.get();
+  f.msg_seq = hdr.msg_seq.get();
+  f.msg_len = hdr.msg_len.get();
+  f.msg_offset = hdr.msg_offset.get();
+
+  switch (f.opcode) {
+    case kConnectReq:
+    case kAccept:
+    case kReject:
+      if (payload_len != sizeof(ConnectBody)) return DecodeStatus::kBadBody;
+      break;
+    case kData:
+      // The segment must lie inside its message: offset + payload <= msg_len, without overflow.
+      if (f.msg_offset > f.msg_len || payload_len > f.msg_len - f.msg_offset)
+        return DecodeStatus::kBadBody;
+      if ((f.flags & kFirst) && f.msg_offset != 0) return DecodeStatus::kBadBody;
+      if ((f.flags & kLast) && f.msg_offset + payload_len != f.msg_len) return DecodeStatus::kBadBody;
+      break;
+    default:
+      break;
+  }
+
+  std::memcpy(out->addr.dst_mac, data, 6);
+  std::memcpy(out->addr.src_mac, data + 6, 6);
+  std::memcpy(&out->addr.src_ip, ip + 12, 4);
+  std::memcpy(&out->addr.dst_ip, ip + 16, 4);
+  out->payload = payload;
+  out->payload_len = payload_len;
+  return DecodeStatus::kOk;
+}
+
+uint32_t encode(uint8_t* buf, const L3Addr& addr, const Fields& f, uint16_t payload_len) {
+  std::memcpy(buf, addr.dst_mac, 6);
+  std::memcpy(buf + 6, addr.src_mac, 6);
+  wr16(buf + 12, 0x0800);
+
+  uint8_t* ip = buf + kEthLen;
+  uint16_t ip_total = static_cast<uint16_t>(kIpLen + kUdpLen + sizeof(Header) + payload_len);
+  ip[0] = 0x45;
+  ip[1] = 0;
+  wr16(ip + 2, ip_total);
+  wr16(ip + 4, 0);
+  wr16(ip + 6, 0x4000);  // DF
+  ip[8] = 64;
+  ip[9] = 17;
+  wr16(ip + 10, 0);
+  std::memcpy(ip + 12, &addr.src_ip, 4);
+  std::memcpy(ip + 16, &addr.dst_ip, 4);
+  uint16_t csum = rte_ipv4_cksum(reinterpret_cast<const rte_ipv4_hdr*>(ip));
+  std::memcpy(ip + 10, &csum, 2);  // rte_ipv4_cksum returns it ready to store
+
+  uint8_t* udp = ip + kIpLen;
+  wr16(udp, kUdpPort);
+  wr16(udp + 2, kUdpPort);
+  wr16(udp + 4, static_cast<uint16_t>(ip_total - kIpLen));
+  wr16(udp + 6, 0);  // IPv4 allows no UDP checksum; the dpsan CRC32C covers header and payload
+
+  Header hdr;
+  hdr.version = kVersion;
+  hdr.opcode = f.opcode;
+  hdr.flags = be16::of(f.flags);
+  hdr.dst_conn = be32::of(f.dst_conn);
+  hdr.src_conn = be32::of(f.src_conn);
+  hdr.psn = be32::of(f.psn);
+  hdr.ack_psn = be32::of(f.ack_psn);
+  hdr.recv_limit = be32::of(f.recv_limit);
+  hdr.early_limit = be32::of(f.early_limit);
+  hdr.msg_seq = be32::of(f.msg_seq);
+  hdr.msg_len = be32::of(f.msg_len);
+  hdr.msg_offset = be32::of(f.msg_offset);
+  hdr.payload_len = be16::of(payload_len);
+  hdr.hdr_len = be16::of(sizeof(Header));
+  hdr.crc32c = be32::of(0);
+  uint8_t* h = udp + kUdpLen;
+  std::memcpy(h, &hdr, sizeof hdr);
+  be32 crc = be32::of(header_crc(h, h + sizeof(Header), payload_len));
+  std::memcpy(h + kCrcOffset, &crc, 4);
+  return kEthLen + ip_total;
+}
+
+}  // namespace dpsan::fastpath::wire

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * The one encoder and the one decoder of dpsan frames (Ethernet / IPv4 / UDP / dpsan header).
+ *
+ * decode() is the only function that reads untrusted bytes. It checks every length and field
+ * against the buffer before it is used, and it is what the fuzz target drives. It touches no
+ * global state, so any thread may call it.
+ */
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "header.h"
+
+namespace dpsan::fastpath::wire {
+
+inline constexpr uint32_t kEthLen = 14, kIpLen = 20, kUdpLen = 8;
+inline constexpr uint32_t kFrameOverhead = kEthLen + kIpLen + kUdpLen + sizeof(Header);
+
+/** Addresses of a frame. IPs are in network byte order, as they sit in the packet. */
+struct L3Addr {
+  uint8_t src_mac[6];
+  uint8_t dst_mac[6];
+  uint32_t src_ip;
+  uint32_t dst_ip;
+};
+
+/** Host-order copy of a decoded header. */
+struct Fields {
+  uint8_t opcode;
+  uint16_t flags;
+  uint32_t dst_conn, src_conn, psn, ack_psn, recv_limit, early_limit;
+  uint32_t msg_seq, msg_len, msg_offset;
+};
+
+struct Frame {
+  L3Addr addr;
+  Fields f;
+  const uint8_t* payload;
+  uint16_t payload_len;
+};
+
+enum class DecodeStatus : uint8_t {
+  kOk,
+  kTooShort,     ///< shorter than the headers it claims
+  kNotIpv4,      ///< ether type, IP version or IHL not ours
+  kIpLength,     ///< IP total length inconsistent with the frame
+  kFragment,     ///< fragmented IP
+  kNotUdp,
+  kWrongPort,    ///< not our UDP port
+  kUdpLength,
+  kVersion,      ///< unknown dpsan version or header length
+  kOpcode,       ///< unknown opcode
+  kPayloadLength,///< payload_len disagrees with the UDP length
+  kChecksum,     ///< CRC32C mismatch
+  kBadBody,      ///< connect body missing or segment fields inconsistent
+  kCount
+};
+
+const char* decode_status_name(DecodeStatus s);
+
+/**
+ * Decode and validate a frame.
+ * @return kOk and fill *out (pointers into `data`), or the first failed check (out undefined).
+ */
+DecodeStatus decode(const uint8_t* data, size_t len, Frame* out);
+
+/**
+ * Write the headers of a frame into `buf` (at least kFrameOverhead + payload_len bytes, with the
+ * payload already in place at buf + kFrameOverhead) and compute the checksums.
+ * @return the frame length.
+ */
+uint32_t encode(uint8_t* buf, const L3Addr& addr, const Fields& f, uint16_t payload_len);
+
+/** CRC32C used by the header (hardware instruction where the CPU has it). */
+uint32_t crc32c(const void* data, size_t len, uint32_t init);
+
+}  // namespace dpsan::fastpath::wire

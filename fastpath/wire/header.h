@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * The dpsan wire header, carried in UDP on port kUdpPort (Ethernet / IPv4 / UDP / dpsan).
+ *
+ *   0               1               2               3
+ *   +---------------+---------------+-------------------------------+
+ *   |   version=1   |    opcode     |            flags              |  0
+ *   +---------------+---------------+-------------------------------+
+ *   |                     dst_conn (receiver's id)                  |  4
+ *   |                     src_conn (sender's id)                    |  8
+ *   |                     psn (packet sequence number)              | 12
+ *   |                     ack_psn (cumulative ack)                  | 16
+ *   |                     recv_limit (credit: receives posted)      | 20
+ *   |                     early_limit (credit incl. early slots)    | 24
+ *   |                     msg_seq                                   | 28
+ *   |                     msg_len                                   | 32
+ *   |                     msg_offset                                | 36
+ *   +-------------------------------+-------------------------------+
+ *   |          payload_len          |      hdr_len (=48)            | 40
+ *   +-------------------------------+-------------------------------+
+ *   |                     crc32c (header with this field 0, payload)| 44
+ *   +---------------------------------------------------------------+
+ *
+ * Every integer is big-endian. CONNECT_REQ, ACCEPT and REJECT carry a ConnectBody as payload.
+ * A reader must bounds-check with wire::decode() before looking at any field.
+ */
+#pragma once
+
+#include <cstdint>
+
+#include "be.h"
+
+namespace dpsan::fastpath::wire {
+
+inline constexpr uint8_t kVersion = 1;
+inline constexpr uint16_t kUdpPort = 21316;  // 0x5344, "SD"
+
+enum Opcode : uint8_t {
+  kConnectReq = 1,
+  kAccept = 2,
+  kReject = 3,
+  kData = 4,
+  kAck = 5,
+  kCredit = 6,
+  kReset = 7,
+  kKeepalive = 8,
+  kOpcodeMax = 8,
+};
+
+enum Flags : uint16_t {
+  kFirst = 1u << 0,  ///< first segment of a message
+  kLast = 1u << 1,   ///< last segment of a message
+};
+
+struct Header {
+  uint8_t version;
+  uint8_t opcode;
+  be16 flags;
+  be32 dst_conn;
+  be32 src_conn;
+  be32 psn;
+  be32 ack_psn;
+  be32 recv_limit;
+  be32 early_limit;
+  be32 msg_seq;
+  be32 msg_len;
+  be32 msg_offset;
+  be16 payload_len;
+  be16 hdr_len;
+  be32 crc32c;
+} __attribute__((packed));
+static_assert(sizeof(Header) == 48, "dpsan header is 48 bytes on the wire");
+
+/** Payload of CONNECT_REQ / ACCEPT / REJECT. */
+struct ConnectBody {
+  be32 src_ip;     ///< the sender socket's address (network order in host field order)
+  be16 src_port;   ///< the sender socket's port
+  be16 dst_port;   ///< CONNECT_REQ: the listening port asked for
+  be32 reason;     ///< REJECT: a WSA code for the connector (WSAECONNREFUSED...)
+} __attribute__((packed));
+static_assert(sizeof(ConnectBody) == 12);
+
+/** Reject reasons carried in ConnectBody::reason. */
+enum RejectReason : uint32_t {
+  kRefused = 10061,      // WSAECONNREFUSED: nothing listens, backlog full, or CF_REJECT
+  kNoResources = 10055,  // WSAENOBUFS
+};
+
+}  // namespace dpsan::fastpath::wire

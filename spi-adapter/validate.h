@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * Shared argument checks and the error return conventions of the SPI (spec section 0): entry
+ * points return SOCKET_ERROR / INVALID_SOCKET with a WSA code in *lpErrno.
+ */
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include <dpsan/ws2san.h>
+
+#include "control/call_guard.h"
+#include "control/instance.h"
+
+namespace dpsan::spi {
+
+inline int fail(LPINT lpErrno, int code) {
+  if (lpErrno) *lpErrno = code;
+  return SOCKET_ERROR;
+}
+
+inline SOCKET fail_socket(LPINT lpErrno, int code) {
+  if (lpErrno) *lpErrno = code;
+  return INVALID_SOCKET;
+}
+
+/** The code for a call that found no live instance: stopping -> WSAENETDOWN. */
+inline int no_instance_code(const control::CallGuard& g, int otherwise) {
+  return g.stopping() ? WSAENETDOWN : otherwise;
+}
+
+/**
+ * Is [p, p+len) mapped user memory? (WSAEFAULT otherwise.) Uses mincore, which fails with
+ * ENOMEM for an unmapped page. Slow path only: it is a system call.
+ */
+bool user_range_mapped(const void* p, size_t len);
+
+/** A sockaddr_in from (name, namelen), or nullptr if too short, NULL or not AF_INET. */
+const sockaddr_in* as_sockaddr_in(const struct sockaddr* name, int namelen);
+
+/** The served IPv4 address of the instance (network order). */
+inline uint32_t served_ip(control::Instance* inst) { return inst->config().engine.served_ip; }
+
+/** Limits the provider reports through WSPGetSockOpt (README "Limits"). */
+inline constexpr DWORD kMaxMsgSize = 1u << 20;       ///< SO_MAX_MSG_SIZE: 1 MiB
+inline constexpr DWORD kMaxRdmaSize = 16u << 20;     ///< SO_MAX_RDMA_SIZE: 16 MiB
+inline constexpr DWORD kRdmaThreshold = 64u << 10;   ///< SO_RDMA_THRESHOLD_SIZE: 64 KiB
+
+}  // namespace dpsan::spi
