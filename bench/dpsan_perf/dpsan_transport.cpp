@@ -55,12 +55,27 @@ void wait(WSAOVERLAPPED& ov) {
   while (!done(ov)) rte_pause();
 }
 
+/** Close both sockets, then wait until every operation of theirs has completed (aborted). */
+void close_and_drain(MiniSwitch& sw, Side& x, Side& y) {
+  int e;
+  sw.proc().lpWSPCloseSocket(x.s, &e);
+  sw.proc().lpWSPCloseSocket(y.s, &e);
+  for (Side* side : {&x, &y})
+    for (auto& ov : side->ov)
+      if (ov.hEvent != nullptr) wait(ov);
+}
+
 }  // namespace
 
 Result dpsan_pingpong(MiniSwitch& sw, SOCKET a, SOCKET b, uint32_t size, double seconds) {
   Result r{"dpsan", "pingpong", size};
   std::string err;
   Side ca(sw, a, size, 2, &err), cb(sw, b, size, 2, &err);
+  struct Closer {
+    MiniSwitch& sw;
+    Side &x, &y;
+    ~Closer() { close_and_drain(sw, x, y); }
+  } closer{sw, ca, cb};
   if (!err.empty()) return r.error = err, r;
   std::vector<uint64_t> rtts;
   rtts.reserve(1 << 20);
@@ -91,6 +106,11 @@ Result dpsan_stream(MiniSwitch& sw, SOCKET a, SOCKET b, uint32_t size, double se
   Result r{"dpsan", "stream", size};
   std::string err;
   Side tx(sw, a, size, window, &err), rx(sw, b, size, window, &err);
+  struct Closer {
+    MiniSwitch& sw;
+    Side &x, &y;
+    ~Closer() { close_and_drain(sw, x, y); }
+  } closer{sw, tx, rx};
   if (!err.empty()) return r.error = err, r;
   for (unsigned i = 0; i < window; i++)
     if (post(sw, rx, i, size, false) || post(sw, tx, i, size, true)) return r.error = "post failed", r;

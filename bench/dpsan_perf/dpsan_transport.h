@@ -7,6 +7,11 @@
 
 namespace dpsan::perf {
 
+/*
+ * Both runs take the connected pair (a, b) and close it before returning, while the
+ * overlapped structures of the operations still in flight are alive (they are aborted then).
+ */
+
 /** Round trips of `size`-byte messages for `seconds`. */
 Result dpsan_pingpong(MiniSwitch& sw, SOCKET a, SOCKET b, uint32_t size, double seconds);
 /** One-way messages of `size` bytes with `window` in flight, for `seconds`. */

@@ -63,20 +63,13 @@ int main(int argc, char** argv) {
     if (!err.empty()) std::fprintf(stderr, "dpsan-perf: %s: %s\n", what, err.c_str());
     return err.empty();
   };
-  auto close_pair = [&] {
-    int e;
-    sw.proc().lpWSPCloseSocket(a, &e);
-    sw.proc().lpWSPCloseSocket(b, &e);
-  };
   if (pingpong && pair("pingpong")) {
     std::fprintf(stderr, "running dpsan pingpong, %u B, %.1f s\n", size, duration);
     rows.push_back(dpsan_pingpong(sw, a, b, size, duration));
-    close_pair();
   }
   if (stream && pair("stream")) {
     std::fprintf(stderr, "running dpsan stream, %u B, %.1f s\n", size, duration);
     rows.push_back(dpsan_stream(sw, a, b, size, duration, window));
-    close_pair();
   }
   sw.cleanup();
   if (baseline == "kernel-tcp") {
