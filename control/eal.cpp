@@ -4,7 +4,6 @@
 #include <fstream>
 #include <pthread.h>
 #include <sched.h>
-#include <unistd.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
@@ -66,7 +65,10 @@ bool eal_init_once(const Config& cfg, EalInfo* info, std::string* error) {
   g_info.hugepages = !cfg.force_no_huge && hugepages_usable();
   std::vector<std::string> args = {"dpsan", "--lcores=" + lcores, "--main-lcore=0", "--in-memory",
                                    "--no-pci", "--no-telemetry", "--log-level=lib.*:error",
-                                   "--file-prefix=dpsan" + std::to_string(getpid())};
+                                   // --in-memory shares nothing between processes, so one
+                                   // prefix serves all and a killed process leaves no files
+                                   // behind that could stop the next one (R22).
+                                   "--file-prefix=dpsan"};
   if (!g_info.hugepages) {
     args.push_back("--no-huge");
     args.push_back("-m");

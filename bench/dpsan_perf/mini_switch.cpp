@@ -21,7 +21,8 @@ BOOL WSPAPI reset_event(WSAEVENT h, LPINT) {
   static_cast<Event*>(h)->set.store(false, std::memory_order_release);
   return TRUE;
 }
-int WSPAPI complete_overlapped(SOCKET, LPWSAOVERLAPPED ov, DWORD, DWORD bytes, LPINT) {
+int WSPAPI complete_overlapped(SOCKET, LPWSAOVERLAPPED ov, DWORD error, DWORD bytes, LPINT) {
+  if (MiniSwitch::on_complete) MiniSwitch::on_complete(ov, error);
   ov->InternalHigh = bytes;
   std::atomic_ref<ULONG_PTR>(ov->Internal).store(0, std::memory_order_release);
   return 0;

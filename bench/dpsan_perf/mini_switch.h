@@ -23,6 +23,9 @@ struct Event {
 
 class MiniSwitch {
  public:
+  /** Called from WPUCompleteOverlappedRequest before it publishes (tests count completions). */
+  static inline void (*on_complete)(LPWSAOVERLAPPED ov, DWORD error) = nullptr;
+
   /** WSPStartupEx with this switch's upcall table. @return 0 or the WSA code. */
   int startup();
   int cleanup();
