@@ -2,6 +2,7 @@
 #include "provider.h"
 
 #include <cstdio>
+#include <thread>
 
 #include "call_guard.h"
 
@@ -41,6 +42,13 @@ int Provider::startup(const WSPUPCALLTABLEEX& upcalls) {
   return 0;
 }
 
+Instance* Provider::pin_teardown() {
+  teardown_readers_.fetch_add(1, std::memory_order_seq_cst);
+  Instance* inst = in_teardown_.load(std::memory_order_seq_cst);
+  if (inst == nullptr) teardown_readers_.fetch_sub(1, std::memory_order_seq_cst);
+  return inst;
+}
+
 int Provider::cleanup(const TeardownHooks& hooks) {
   std::lock_guard<std::mutex> lk(mu_);
   if (count_ == 0) return WSANOTINITIALISED;  // R10
@@ -50,7 +58,10 @@ int Provider::cleanup(const TeardownHooks& hooks) {
   inst->engine().mark_stopping();                      // (1)
   published_.store(nullptr, std::memory_order_seq_cst);
   CallGuard::wait_for_callers();
+  in_teardown_.store(inst, std::memory_order_seq_cst);
   inst->teardown(hooks);                               // (2)..(7)
+  in_teardown_.store(nullptr, std::memory_order_seq_cst);
+  while (teardown_readers_.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
   delete inst;
   instance_ = nullptr;
   // No thread can read an upcall table any more: keep only the one in force.

@@ -33,6 +33,13 @@ class Provider {
 
   /** The published instance (nullptr once the final cleanup has begun). For CallGuard. */
   Instance* published() const { return published_.load(std::memory_order_seq_cst); }
+  /**
+   * Pin the instance a final cleanup is tearing down, for reading its statistics (tests watch
+   * R13 from inside abort upcalls). @return nullptr if none; otherwise unpin_teardown() after.
+   * The cleanup does not free the instance while it is pinned.
+   */
+  Instance* pin_teardown();
+  void unpin_teardown() { teardown_readers_.fetch_sub(1, std::memory_order_seq_cst); }
   /** True while a final cleanup runs (calls then fail with WSAENETDOWN). */
   bool tearing_down() const { return tearing_down_.load(std::memory_order_seq_cst); }
 
@@ -43,6 +50,8 @@ class Provider {
   Instance* instance_ = nullptr;   // guarded by mu_
   std::atomic<Instance*> published_{nullptr};
   std::atomic<bool> tearing_down_{false};
+  std::atomic<Instance*> in_teardown_{nullptr};
+  std::atomic<uint32_t> teardown_readers_{0};
   std::atomic<const WSPUPCALLTABLEEX*> upcalls_{nullptr};
   struct TableCopy {
     WSPUPCALLTABLEEX table;

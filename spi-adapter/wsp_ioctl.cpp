@@ -4,6 +4,7 @@
 
 #include <dpsan/dpsan_stats.h>
 
+#include "control/provider.h"
 #include "fastpath/poll_core.h"
 #include "socket_table.h"
 #include "validate.h"
@@ -13,12 +14,7 @@ namespace dpsan::spi {
 
 namespace {
 
-int query_stats(LPVOID out, DWORD cb, LPDWORD returned, LPINT lpErrno) {
-  if (returned) *returned = sizeof(DPSAN_STATS);
-  if (out == nullptr || cb < sizeof(DPSAN_STATS)) return fail(lpErrno, WSAEFAULT);
-  control::CallGuard guard;
-  control::Instance* inst = guard.instance();
-  if (inst == nullptr) return fail(lpErrno, no_instance_code(guard, WSANOTINITIALISED));
+void fill_stats(control::Instance* inst, DPSAN_STATS* out) {
   fastpath::Engine& e = inst->engine();
   DPSAN_STATS st{};
   st.ops_in_flight = e.requests_in_use();
@@ -37,6 +33,23 @@ int query_stats(LPVOID out, DWORD cb, LPDWORD returned, LPINT lpErrno) {
     for (const auto& d : c.drops) st.drops_bad_packet += d.get();
     st.drops_no_conn += c.drops_no_conn.get();
     st.credit_stalls += c.credit_stalls.get();
+  }
+  *out = st;
+}
+
+int query_stats(LPVOID out, DWORD cb, LPDWORD returned, LPINT lpErrno) {
+  if (returned) *returned = sizeof(DPSAN_STATS);
+  if (out == nullptr || cb < sizeof(DPSAN_STATS)) return fail(lpErrno, WSAEFAULT);
+  DPSAN_STATS st{};
+  control::CallGuard guard;
+  if (control::Instance* inst = guard.instance()) {
+    fill_stats(inst, &st);
+  } else if (control::Instance* dying = control::Provider::get().pin_teardown()) {
+    // During the final cleanup (e.g. inside an abort upcall) the instance is still whole.
+    fill_stats(dying, &st);
+    control::Provider::get().unpin_teardown();
+  } else {
+    return fail(lpErrno, no_instance_code(guard, WSANOTINITIALISED));
   }
   std::memcpy(out, &st, sizeof st);
   return 0;
