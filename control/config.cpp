@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <toml.hpp>
@@ -16,6 +17,18 @@ struct ConfigError {
   std::string msg;
 };
 
+/** Fold a message onto one line (toml11 prints arrays, tables and diagnostics over several). */
+std::string one_line(const std::string& in) {
+  std::string out;
+  for (char c : in) {
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+    if (c == ' ' && (out.empty() || out.back() == ' ')) continue;
+    out += c;
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
 [[noreturn]] void bad(const std::string& key, const std::string& value, const std::string& why) {
   throw ConfigError{key + " = " + value + ": " + why};
 }
@@ -23,9 +36,7 @@ struct ConfigError {
 std::string show(const toml::value& v) {
   std::ostringstream os;
   os << v;
-  std::string s = os.str();
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
+  return one_line(os.str());
 }
 
 uint64_t as_uint(const toml::value& v, const std::string& key, uint64_t lo, uint64_t hi) {
@@ -189,12 +200,13 @@ bool parse_config_text(const std::string& text, const std::string& origin, Confi
       else if (k == "port") parse_ports(v, out);
       else bad(key, show(v), "unknown key");
     });
-    out->engine.served_ip = out->ports.at(0).ipv4;
+    if (out->ports.empty()) bad("port", "(missing)", "at least one [[port]] is needed");
+    out->engine.served_ip = out->ports.front().ipv4;
     return true;
   } catch (const ConfigError& e) {
     *error = origin + ": " + e.msg;
   } catch (const std::exception& e) {
-    *error = origin + ": " + e.what();
+    *error = origin + ": " + one_line(e.what());
   }
   return false;
 }
@@ -202,13 +214,18 @@ bool parse_config_text(const std::string& text, const std::string& origin, Confi
 bool load_config(Config* out, std::string* error) {
   *out = embedded_default();
   if (const char* path = std::getenv("DPSAN_CONFIG")) {
+    std::error_code ec;
     std::ifstream f(path);
-    if (!f) {
-      *error = std::string("DPSAN_CONFIG = \"") + path + "\": cannot open the file";
+    if (!std::filesystem::is_regular_file(path, ec) || !f) {
+      *error = std::string("DPSAN_CONFIG = \"") + path + "\": not a readable file";
       return false;
     }
     std::stringstream ss;
     ss << f.rdbuf();
+    if (f.bad()) {
+      *error = std::string("DPSAN_CONFIG = \"") + path + "\": read error";
+      return false;
+    }
     if (!parse_config_text(ss.str(), path, out, error)) return false;
   }
   try {

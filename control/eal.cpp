@@ -63,16 +63,17 @@ bool eal_init_once(const Config& cfg, EalInfo* info, std::string* error) {
   }
 
   g_info.hugepages = !cfg.force_no_huge && hugepages_usable();
-  std::vector<std::string> args = {"dpsan", "--lcores=" + lcores, "--main-lcore=0", "--in-memory",
-                                   "--no-pci", "--no-telemetry", "--log-level=lib.*:error",
-                                   // --in-memory shares nothing between processes, so one
-                                   // prefix serves all and a killed process leaves no files
-                                   // behind that could stop the next one (R22).
+  std::vector<std::string> args = {"dpsan", "--lcores=" + lcores, "--main-lcore=0", "--no-pci",
+                                   "--no-telemetry", "--log-level=lib.*:error",
+                                   // One prefix serves every process: nothing is shared between
+                                   // them, so a killed process leaves no files behind that could
+                                   // stop the next one (R22).
                                    "--file-prefix=dpsan"};
-  if (!g_info.hugepages) {
-    args.push_back("--no-huge");
-    args.push_back("-m");
-    args.push_back("512");
+  if (g_info.hugepages) {
+    args.push_back("--in-memory");  // hugepages without hugetlbfs files
+  } else {
+    // --no-huge implies legacy memory, which --in-memory refuses; --no-shconf shares nothing.
+    args.insert(args.end(), {"--no-huge", "-m", "512", "--no-shconf"});
   }
   for (const auto& a : cfg.eal_args) args.push_back(a);
   std::vector<char*> argv;

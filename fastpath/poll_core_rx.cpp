@@ -116,6 +116,13 @@ void PollCore::on_connect_req_pc(const wire::Frame& fr) {
     return;
   }
   auto* p = static_cast<PendingConn*>(obj);
+  // The listener's ring holds a full backlog (RING_F_EXACT_SZ); a failure here would be a bug,
+  // and refusing is the safe answer to it.
+  if (!l->queue.enqueue(p)) {
+    rte_mempool_put(e_->pending_pool(), p);
+    send_connect_frame(back, wire::kReject, fr.f.src_conn, 0, dst_port, src_port, wire::kRefused, 0);
+    return;
+  }
   p->addr = back;
   p->local_port = dst_port;
   p->peer_port = src_port;
@@ -126,10 +133,9 @@ void PollCore::on_connect_req_pc(const wire::Frame& fr) {
   p->cancelled = false;
   p->next_pc = pending_head_;
   pending_head_ = p;
-  l->queued.fetch_add(1, std::memory_order_acq_rel);
   // The listener is alive until a grace period after it is unpublished, which cannot end
-  // before this pass reports quiescence; its ring holds every possible queued request.
-  l->queue.enqueue(p);
+  // before this pass reports quiescence.
+  l->queued.fetch_add(1, std::memory_order_acq_rel);
   record_event(l->link, kAcceptBit, 0);  // R48
 }
 

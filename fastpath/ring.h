@@ -24,7 +24,8 @@ class PtrRing {
 
   /**
    * Create a ring. Called by control during instance bring-up.
-   * @param size  capacity in objects (rounded up to a power of two by rte_ring).
+   * @param size  a power of two: the ring holds size - 1 objects; or, with RING_F_EXACT_SZ in
+   *              flags, any size, held exactly (rte_ring_create's contract).
    * @param flags rte_ring flags, e.g. RING_F_MP_RTS_ENQ | RING_F_SC_DEQ.
    * @return true on success; false leaves the handle empty and rte_errno set.
    */

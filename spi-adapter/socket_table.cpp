@@ -49,8 +49,10 @@ Socket* SocketTable::open() {
   l.events.selected.store(0, std::memory_order_relaxed);
   l.events.recorded.store(0, std::memory_order_relaxed);
   for (auto& e : l.events.error) e.store(0, std::memory_order_relaxed);
-  s->refs.store(1, std::memory_order_relaxed);
+  // A stale acquire() may hold a transient reference on this slot: add ours to it.
+  s->refs.fetch_add(1, std::memory_order_relaxed);
   s->allocated.store(true, std::memory_order_release);
+  s->live_value.store(s->self, std::memory_order_release);
   open_count_.fetch_add(1, std::memory_order_relaxed);
   return s;
 }
@@ -59,6 +61,7 @@ bool SocketTable::invalidate(Socket* s) {
   uint32_t gen = static_cast<uint32_t>(s->self >> 32);
   uint32_t next = gen + 1 == 0xffffffffu ? 1 : gen + 1;  // ~0 would make INVALID_SOCKET
   if (!s->gen.compare_exchange_strong(gen, next, std::memory_order_acq_rel)) return false;
+  s->live_value.store(0, std::memory_order_release);
   s->refs.fetch_sub(1, std::memory_order_release);  // the "open" reference
   open_count_.fetch_sub(1, std::memory_order_relaxed);
   return true;
@@ -79,8 +82,8 @@ Socket* SocketTable::acquire(SOCKET v) {
   if (idx1 == 0 || idx1 > kMaxSockets) return nullptr;
   Socket* s = &slots_[idx1 - 1];
   s->refs.fetch_add(1, std::memory_order_acq_rel);
-  if (s->gen.load(std::memory_order_acquire) != (v >> 32) ||
-      !s->allocated.load(std::memory_order_acquire)) {
+  // Only the value open() issued resolves: not a stale one, not a never-issued next one.
+  if (s->live_value.load(std::memory_order_acquire) != v) {
     s->refs.fetch_sub(1, std::memory_order_release);
     return nullptr;
   }

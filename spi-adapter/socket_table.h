@@ -43,6 +43,7 @@ struct Socket {
   std::atomic<bool> allocated{false};
   uint32_t index = 0;
   uint64_t self = 0;                  ///< this socket's SOCKET value while open
+  std::atomic<uint64_t> live_value{0};  ///< == self while open, 0 once invalidated
 
   std::mutex mu;                      ///< slow-path state below
   SockState state = SockState::kFree;

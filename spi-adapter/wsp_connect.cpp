@@ -155,12 +155,6 @@ SOCKET WSPAccept(SOCKET sock, struct sockaddr* addr, LPINT addrlen, LPCONDITIONP
       inst->engine().record_event(&s->link, fastpath::kAcceptBit, 0);
   };
 
-  if (verdict == CF_DEFER) {
-    l->queued.fetch_add(1, std::memory_order_acq_rel);
-    l->queue.enqueue(p);
-    rearm();
-    return fail_socket(lpErrno, WSATRY_AGAIN);
-  }
   // A refusal is handled by the core that owns the pending request; it concerns no socket.
   auto refuse = [&] {
     // With no request to spare, the core refuses it at the final cleanup instead.
@@ -169,6 +163,16 @@ SOCKET WSPAccept(SOCKET sock, struct sockaddr* addr, LPINT addrlen, LPCONDITIONP
       r.pending = p;
     });
   };
+  if (verdict == CF_DEFER) {
+    // Back in the queue (there is room: we just took it out), unless the backlog moved.
+    l->queued.fetch_add(1, std::memory_order_acq_rel);
+    if (!l->queue.enqueue(p)) {
+      l->queued.fetch_sub(1, std::memory_order_acq_rel);
+      refuse();
+    }
+    rearm();
+    return fail_socket(lpErrno, WSATRY_AGAIN);
+  }
   if (verdict != CF_ACCEPT) {
     refuse();
     rearm();

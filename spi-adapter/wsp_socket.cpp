@@ -136,7 +136,7 @@ int WSPListen(SOCKET sock, int backlog, LPINT lpErrno) {
   new (l) fastpath::Listener();
   char name[RTE_RING_NAMESIZE];
   std::snprintf(name, sizeof name, "dpsl%u_%u", s->index, static_cast<unsigned>(s->self >> 32));
-  if (!l->queue.create(name, kMaxBacklog, 0)) {
+  if (!l->queue.create(name, kMaxBacklog, RING_F_EXACT_SZ)) {  // room for a full backlog
     rte_free(l);
     return fail(lpErrno, WSAENOBUFS);
   }

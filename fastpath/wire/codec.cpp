@@ -45,7 +45,7 @@ const char* decode_status_name(DecodeStatus s) {
   static const char* const names[] = {"ok",        "too_short",  "not_ipv4",     "ip_length",
                                       "fragment",  "not_udp",    "wrong_port",   "udp_length",
                                       "version",   "opcode",     "payload_length", "checksum",
-                                      "bad_body"};
+                                      "bad_body",  "ip_checksum"};
   auto i = static_cast<size_t>(s);
   return i < sizeof names / sizeof names[0] ? names[i] : "?";
 }
@@ -55,6 +55,8 @@ DecodeStatus decode(const uint8_t* data, size_t len, Frame* out) {
   if (rd16(data + 12) != 0x0800) return DecodeStatus::kNotIpv4;
   const uint8_t* ip = data + kEthLen;
   if (ip[0] != 0x45) return DecodeStatus::kNotIpv4;  // IPv4, no options
+  // The dpsan CRC covers neither the addresses nor the TTL: the IP checksum must hold.
+  if (rte_raw_cksum(ip, kIpLen) != 0xffff) return DecodeStatus::kIpChecksum;
   uint16_t ip_total = rd16(ip + 2);
   if (ip_total < kIpLen + kUdpLen + sizeof(Header) || ip_total > len - kEthLen)
     return DecodeStatus::kIpLength;

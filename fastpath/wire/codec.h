@@ -56,6 +56,7 @@ enum class DecodeStatus : uint8_t {
   kPayloadLength,///< payload_len disagrees with the UDP length
   kChecksum,     ///< CRC32C mismatch
   kBadBody,      ///< connect body missing or segment fields inconsistent
+  kIpChecksum,   ///< IPv4 header checksum wrong
   kCount
 };
 
