@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <ctime>
 
 #include <dpsan/ws2san.h>
 
@@ -29,6 +30,12 @@ inline SOCKET fail_socket(LPINT lpErrno, int code) {
 /** The code for a call that found no live instance: stopping -> WSAENETDOWN. */
 inline int no_instance_code(const control::CallGuard& g, int otherwise) {
   return g.stopping() ? WSAENETDOWN : otherwise;
+}
+
+/** Sleep a little while waiting for another thread (slow paths only). */
+inline void nap_us(long us) {
+  timespec ts{0, us * 1000};
+  nanosleep(&ts, nullptr);
 }
 
 /**

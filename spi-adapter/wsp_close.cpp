@@ -8,7 +8,6 @@
  * the notifier has delivered every upcall owed for the socket; then make the one
  * WPUCloseSocketHandle (R26) and free the slot.
  */
-#include <ctime>
 #include <rte_malloc.h>
 
 #include "control/notifier.h"
@@ -20,11 +19,6 @@
 namespace dpsan::spi {
 
 namespace {
-
-void nap_us(long us) {
-  timespec ts{0, us * 1000};
-  nanosleep(&ts, nullptr);
-}
 
 /** Unpublish and free a listener, refusing what it still had queued (R16). */
 void close_listener(control::Instance* inst, Socket* s, bool cores_live) {

@@ -2,7 +2,6 @@
 /** @file WSPConnect (nonblocking, result through FD_CONNECT) and WSPAccept. */
 #include <arpa/inet.h>
 #include <cstring>
-#include <ctime>
 
 #include "fastpath/engine.h"
 #include "sockets.h"
@@ -12,11 +11,6 @@
 namespace dpsan::spi {
 
 namespace {
-
-void nap_us(long us) {
-  timespec ts{0, us * 1000};
-  nanosleep(&ts, nullptr);
-}
 
 /** Post a request built by `fill` to `core`; @return 0 or WSAENOBUFS (nothing queued). */
 template <class F>
