@@ -30,7 +30,33 @@ std::string one_line(const std::string& in) {
 }
 
 [[noreturn]] void bad(const std::string& key, const std::string& value, const std::string& why) {
-  throw ConfigError{key + " = " + value + ": " + why};
+  // Keys and values come from the file and may hold line breaks: the message stays one line.
+  throw ConfigError{one_line(key + " = " + value + ": " + why)};
+}
+
+/**
+ * Offset of the first byte that is not valid UTF-8, or npos. toml11 3.7.1 reads out of bounds
+ * on some invalid UTF-8 (upstream issue 199), so text is checked before it is parsed.
+ */
+size_t invalid_utf8_at(const std::string& s) {
+  size_t i = 0, n = s.size();
+  while (i < n) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (len == 0 || i + len > n) return i;
+    if (len == 2 && c < 0xc2) return i;  // overlong
+    uint32_t cp = len == 1 ? c : c & (0x7f >> len);
+    for (size_t k = 1; k < len; k++) {
+      auto d = static_cast<unsigned char>(s[i + k]);
+      if ((d >> 6) != 0x2) return i;
+      cp = cp << 6 | (d & 0x3f);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+      return i;
+    i += len;
+  }
+  return std::string::npos;
 }
 
 std::string show(const toml::value& v) {
@@ -59,9 +85,10 @@ void parse_ipv4_prefix(const std::string& s, const std::string& key, PortConfig*
   if (auto slash = s.find('/'); slash != std::string::npos) {
     addr = s.substr(0, slash);
     std::string pre = s.substr(slash + 1);
-    char* end = nullptr;
-    long v = std::strtol(pre.c_str(), &end, 10);
-    if (pre.empty() || *end != '\0' || v < 0 || v > 32) bad(key, "\"" + s + "\"", "bad prefix length");
+    bool digits = !pre.empty() && pre.size() <= 2 &&
+                  pre.find_first_not_of("0123456789") == std::string::npos;
+    long v = digits ? std::strtol(pre.c_str(), nullptr, 10) : -1;
+    if (v < 0 || v > 32) bad(key, "\"" + s + "\"", "bad prefix length");
     p->prefix = static_cast<uint8_t>(v);
   }
   in_addr a{};
@@ -115,6 +142,12 @@ void parse_fastpath(const toml::value& t, Config* c) {
       e.connect_timeout_ms = static_cast<uint32_t>(as_uint(v, key, 10, 600000));
     } else if (k == "connect_retry_ms") {
       e.connect_retry_ms = static_cast<uint32_t>(as_uint(v, key, 1, 60000));
+    } else if (k == "rto_min_us") {
+      e.rto_min_us = static_cast<uint32_t>(as_uint(v, key, 100, 1000000));
+    } else if (k == "keepalive_ms") {
+      e.keepalive_ms = static_cast<uint32_t>(as_uint(v, key, 10, 600000));
+    } else if (k == "peer_timeout_ms") {
+      e.peer_timeout_ms = static_cast<uint32_t>(as_uint(v, key, 50, 3600000));
     } else if (k == "no_huge") {
       if (!v.is_boolean()) bad(key, show(v), "expected true or false");
       c->force_no_huge = v.as_boolean();
@@ -192,6 +225,8 @@ Config embedded_default() {
 bool parse_config_text(const std::string& text, const std::string& origin, Config* out,
                        std::string* error) {
   try {
+    if (size_t at = invalid_utf8_at(text); at != std::string::npos)
+      bad("(file)", "byte " + std::to_string(at), "not valid UTF-8");
     std::istringstream in(text);
     toml::value root = toml::parse(in, origin);
     for_keys(root, "", [&](const std::string& k, const toml::value& v, const std::string& key) {

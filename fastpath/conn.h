@@ -13,17 +13,41 @@
  *   early_limit = recv_limit + early slots: a message m < early_limit of at most kEarlyMax
  *                 bytes may also go, and is held in an early slot until its receive is posted.
  * Since recv_limit only grows, at most `early slots` messages are ever held (R41).
+ *
+ * Reliability. DATA and CREDIT frames carry a packet sequence number (psn) and are kept in the
+ * send window until acknowledged; every frame carries the cumulative ack (rcv_nxt) and a SACK
+ * bitmap of the frames held beyond it. Lost frames are resent from the core's timer wheel (RTO,
+ * doubling per try) or at once when a SACK shows a hole (fast retransmit). Frames that arrive
+ * early are held in the receive window and handed up in order, so the message layer above only
+ * ever sees each reliable frame once, in order.
+ *
+ *   send window:  snd_una ...acked...[unacked frames held in txw]... snd_nxt
+ *   recv window:  rcv_nxt [held frames, rxw, marked in SACK bits] ... rcv_nxt + kWindow
  */
 #pragma once
 
 #include <cstdint>
 
+#include <rte_mbuf.h>
+
 #include "descriptor.h"
+#include "timer_wheel.h"
 #include "wire/codec.h"
 
 namespace dpsan::fastpath {
 
 inline constexpr uint32_t kEarlyMax = 256;  ///< largest early message (spec 2.8: 256 bytes)
+inline constexpr uint32_t kWindow = 256;    ///< reliable frames in flight / held, per direction
+
+/** Wrap-safe comparisons of 32-bit sequence numbers. */
+inline bool seq_lt(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) < 0; }
+inline bool seq_le(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) <= 0; }
+
+/** A reliable frame sent and not yet acknowledged. */
+struct TxSlot {
+  rte_mbuf* m;
+  bool sacked;   ///< the peer holds it (SACK): not resent on timeout
+}; 
 
 enum class ConnState : uint8_t {
   kFree,
@@ -63,8 +87,8 @@ struct Conn {
   uint32_t next_send_seq = 0;   ///< next message number to start
   uint32_t peer_recv_limit = 0;
   uint32_t peer_early_limit = 0;
-  uint32_t tx_psn = 0;
   bool stalled = false;         ///< the head message waits for a peer credit
+  ReqQueue unacked_q;           ///< sends fully framed, completing when their last frame is acked
 
   // receive side
   ReqQueue recv_q;              ///< posted receives not yet matched
@@ -75,11 +99,25 @@ struct Conn {
   bool cur_msg_early = false;   ///< the message in progress goes to an early slot
   EarlyMsg* early = nullptr;    ///< `early_slots` slots (ring), owned by the core
   uint32_t early_head = 0, early_count = 0;
-  uint32_t rx_psn = 0;
+
+  // reliability
+  TxSlot* txw = nullptr;        ///< kWindow slots by psn % kWindow
+  rte_mbuf** rxw = nullptr;     ///< kWindow slots by psn % kWindow: frames ahead of rcv_nxt
+  uint32_t snd_una = 0;         ///< oldest unacknowledged psn
+  uint32_t snd_nxt = 0;         ///< next psn to send
+  uint32_t rcv_nxt = 0;         ///< next psn expected
+  uint32_t rx_held = 0;         ///< frames held in rxw
+  uint32_t fast_rtx_psn = 0;    ///< last psn fast-retransmitted (once per hole)
+  uint32_t rto_shift = 0;       ///< RTO back-off exponent
+  bool ack_due = false;         ///< an ACK is owed to the peer (any frame we send pays it)
+  bool in_ack_list = false;     ///< on the core's ack list
+  uint64_t last_rx_tsc = 0;     ///< last valid frame from the peer (liveness)
+  TimerNode timer;              ///< RTO and keepalive
 
   Conn* next_ready = nullptr;
   Conn* next_dirty = nullptr;
   Conn* next_connecting = nullptr;
+  Conn* next_ack = nullptr;
 };
 
 }  // namespace dpsan::fastpath

@@ -45,6 +45,7 @@ struct Request {
   uint32_t total_len;   ///< bytes in the message (send) or room in the buffers (recv)
   uint32_t progress;    ///< bytes moved so far (owner core only)
   uint32_t msg_seq;     ///< send: the message sequence number (owner core only)
+  uint32_t last_psn;    ///< send: psn of its last frame; completes once that is acked
   SocketLink* link;
   OvView* ov;           ///< the switch's WSAOVERLAPPED for transfers
   Request* next;        ///< intrusive queue link (owner core only)

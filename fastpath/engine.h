@@ -30,7 +30,7 @@ class PollCore;
 
 struct EngineConfig {
   uint32_t cores = 1;                 ///< poll cores
-  uint32_t max_conns_per_core = 16384;
+  uint32_t max_conns_per_core = 4096;
   uint32_t max_requests = 131071;     ///< request descriptors (ops in flight, all sockets)
   uint32_t mbufs = 16383;
   uint16_t mbuf_data_room = 9216 + RTE_PKTMBUF_HEADROOM;
@@ -38,6 +38,9 @@ struct EngineConfig {
   uint32_t max_registrations = 65536;
   uint32_t connect_timeout_ms = 3000;
   uint32_t connect_retry_ms = 250;
+  uint32_t rto_min_us = 2000;         ///< first retransmission timeout; doubles per try (to 64x)
+  uint32_t keepalive_ms = 250;        ///< probe an idle peer while operations are pending
+  uint32_t peer_timeout_ms = 3000;    ///< no frame from the peer for this long: it is dead
   IdlePolicy idle = IdlePolicy::kAdaptive;
   uint32_t idle_sleep_us = 20;
   uint32_t served_ip = 0;             ///< network order

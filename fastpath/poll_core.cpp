@@ -17,6 +17,8 @@ PollCore::~PollCore() {
   rte_free(conns_);
   rte_free(free_slots_);
   rte_free(early_store_);
+  rte_free(txw_store_);
+  rte_free(rxw_store_);
 }
 
 bool PollCore::init(unsigned instance, const char** err) {
@@ -33,17 +35,23 @@ bool PollCore::init(unsigned instance, const char** err) {
   free_slots_ = static_cast<uint32_t*>(rte_malloc("dpsan_conn_free", sizeof(uint32_t) * n, 64));
   early_store_ = static_cast<EarlyMsg*>(
       rte_malloc("dpsan_early", sizeof(EarlyMsg) * n * cfg.early_slots, 64));
-  if (!conns_ || !free_slots_ || !early_store_) {
+  txw_store_ = static_cast<TxSlot*>(rte_zmalloc("dpsan_txw", sizeof(TxSlot) * n * kWindow, 64));
+  rxw_store_ = static_cast<rte_mbuf**>(rte_zmalloc("dpsan_rxw", sizeof(rte_mbuf*) * n * kWindow, 64));
+  if (!conns_ || !free_slots_ || !early_store_ || !txw_store_ || !rxw_store_) {
     *err = "cannot allocate the connection table";
     return false;
   }
   for (uint32_t i = 0; i < n; i++) {
     new (&conns_[i]) Conn();
     conns_[i].early = early_store_ + static_cast<size_t>(i) * cfg.early_slots;
+    conns_[i].txw = txw_store_ + static_cast<size_t>(i) * kWindow;
+    conns_[i].rxw = rxw_store_ + static_cast<size_t>(i) * kWindow;
     free_slots_[i] = n - 1 - i;
   }
   nfree_ = n;
   tsc_hz_ = rte_get_tsc_hz();
+  tsc_per_tick_ = std::max<uint64_t>(1, tsc_hz_ / 1000000 * kTickUs);
+  wheel_.reset(rte_rdtsc() / tsc_per_tick_);
   uint16_t mtu = e_->port()->mtu();
   uint32_t room = e_->config().mbuf_data_room - RTE_PKTMBUF_HEADROOM;
   uint32_t frame_max = std::min<uint32_t>(room, mtu + wire::kEthLen);
@@ -68,10 +76,12 @@ int PollCore::run() {
       for (unsigned i = 0; i < n; i++) on_request_pc(reqs[i]);
       work += n;
       work += rx_pc();
+      send_acks_pc();
       if (now_ >= next_timer_tsc_) {
         timers_pc(now_);
         next_timer_tsc_ = now_ + ms_to_tsc(1);
       }
+      wheel_.advance(tick(), [this](TimerNode* t) { on_timer_pc(*conn_of_timer(t)); });
       pump_sends_pc();
       send_credits_pc();
       work += tx_flush();
@@ -134,8 +144,72 @@ void PollCore::fail_conn(Conn& c, uint32_t error) {
   c.link->sticky_error.store(static_cast<int32_t>(error), std::memory_order_relaxed);
   c.link->state.store(kLinkDead, std::memory_order_release);
   while (Request* r = c.recv_q.pop()) complete(r, error, 0);
+  while (Request* r = c.unacked_q.pop()) complete(r, error, 0);
   while (Request* r = c.send_q.pop()) complete(r, error, 0);
   c.early_count = 0;
+  wheel_.cancel(&c.timer);
+  release_windows(c);
+}
+
+void PollCore::release_windows(Conn& c) {
+  for (uint32_t p = c.snd_una; p != c.snd_nxt; p++) {
+    TxSlot& s = c.txw[p % kWindow];
+    if (s.m) rte_pktmbuf_free(s.m);
+    s = TxSlot{};
+  }
+  c.snd_una = c.snd_nxt;
+  for (uint32_t i = 0; c.rx_held && i < kWindow; i++) {
+    if (c.rxw[i]) rte_pktmbuf_free(c.rxw[i]);
+    c.rxw[i] = nullptr;
+  }
+  c.rx_held = 0;
+}
+
+void PollCore::ensure_timer(Conn& c) {
+  if (!c.timer.armed())
+    wheel_.arm(&c.timer, tick() + ticks_of_us(e_->config().rto_min_us));
+}
+
+/**
+ * The connection's one timer: retransmission while frames are unacknowledged, keepalive while
+ * operations wait on the peer, and the dead-peer verdict after peer_timeout_ms of silence.
+ */
+void PollCore::on_timer_pc(Conn& c) {
+  if (c.state != ConnState::kEstablished) return;
+  const EngineConfig& cfg = e_->config();
+  bool waiting = c.snd_una != c.snd_nxt || !c.recv_q.empty() || !c.send_q.empty();
+  if (!waiting) return;  // idle: re-armed by the next operation
+  if (now_ - c.last_rx_tsc > ms_to_tsc(cfg.peer_timeout_ms)) {
+    // The peer is gone (killed, or the path is): fail what waits on it, within the bound.
+    send_ctrl(c, wire::kReset);
+    fail_conn(c, 10053 /* WSAECONNABORTED */);
+    return;
+  }
+  uint64_t next_us;
+  if (c.snd_una != c.snd_nxt) {
+    retransmit_pc(c, 64);
+    if (c.rto_shift < 6) c.rto_shift++;
+    next_us = static_cast<uint64_t>(cfg.rto_min_us) << c.rto_shift;
+  } else {
+    if (now_ - c.last_rx_tsc > ms_to_tsc(cfg.keepalive_ms)) send_ctrl(c, wire::kKeepalive);
+    next_us = static_cast<uint64_t>(cfg.keepalive_ms) * 1000;
+  }
+  wheel_.arm(&c.timer, tick() + ticks_of_us(next_us));
+}
+
+unsigned PollCore::retransmit_pc(Conn& c, unsigned max) {
+  unsigned n = 0;
+  for (uint32_t p = c.snd_una; p != c.snd_nxt && n < max; p++) {
+    TxSlot& s = c.txw[p % kWindow];
+    if (s.m == nullptr || s.sacked) continue;
+    if (!tx_has_room()) tx_flush();
+    if (!tx_has_room()) break;
+    rte_mbuf_refcnt_update(s.m, 1);  // the window keeps its reference
+    txq_[ntx_++] = s.m;
+    stats_.retransmits.add(1);
+    n++;
+  }
+  return n;
 }
 
 Conn* PollCore::conn_alloc() {
@@ -144,9 +218,14 @@ Conn* PollCore::conn_alloc() {
   Conn& c = conns_[slot];
   uint16_t gen = c.gen;
   EarlyMsg* early = c.early;
+  TxSlot* txw = c.txw;
+  rte_mbuf** rxw = c.rxw;
   c = Conn();
   c.gen = gen;
   c.early = early;
+  c.txw = txw;
+  c.rxw = rxw;
+  c.last_rx_tsc = now_;
   c.id = conn_id_make(gen, index_, slot);
   stats_.conns.add(1);
   return &c;
@@ -169,6 +248,9 @@ void PollCore::conn_free(Conn& c) {
   unlink(&connecting_head_, &c, &Conn::next_connecting);
   if (c.in_ready) unlink(&ready_head_, &c, &Conn::next_ready);
   if (c.credit_dirty) unlink(&dirty_head_, &c, &Conn::next_dirty);
+  if (c.in_ack_list) unlink(&ack_head_, &c, &Conn::next_ack);
+  wheel_.cancel(&c.timer);
+  release_windows(c);
   if (c.link) c.link->conn_slot_pc = UINT32_MAX;
   c.state = ConnState::kFree;
   c.link = nullptr;

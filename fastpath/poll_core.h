@@ -22,6 +22,7 @@
 #include "listener.h"
 #include "ring.h"
 #include "stats.h"
+#include "timer_wheel.h"
 
 namespace dpsan::fastpath {
 
@@ -68,7 +69,11 @@ class PollCore {
 
   // receive (poll_core_rx.cpp)
   unsigned rx_pc();
-  void on_frame_pc(const wire::Frame& fr);
+  /** @return true when the frame's mbuf was kept (held out of order), false to free it. */
+  bool on_frame_pc(const wire::Frame& fr, rte_mbuf* m);
+  void on_ack_info_pc(Conn& c, const wire::Fields& f);
+  bool accept_reliable_pc(Conn& c, const wire::Frame& fr, rte_mbuf* m);
+  void deliver_pc(Conn& c, const wire::Frame& fr);
   void on_connect_req_pc(const wire::Frame& fr);
   void on_accept_frame_pc(Conn& c, const wire::Frame& fr);
   void on_reject_frame_pc(Conn& c, const wire::Frame& fr);
@@ -90,6 +95,18 @@ class PollCore {
   unsigned tx_flush();
   void mark_ready(Conn& c);
   void mark_credit_dirty(Conn& c);
+  void mark_ack_due(Conn& c);
+  void send_acks_pc();
+  bool window_open(const Conn& c) const { return c.snd_nxt - c.snd_una < kWindow; }
+  /** Keep a reliable frame in the send window and queue it; takes a psn. */
+  void push_reliable(Conn& c, rte_mbuf* m, uint32_t psn);
+  unsigned retransmit_pc(Conn& c, unsigned max);
+  void on_timer_pc(Conn& c);
+  void ensure_timer(Conn& c);
+  void release_windows(Conn& c);
+  uint64_t tick() const { return now_ / tsc_per_tick_; }
+  uint64_t ticks_of_us(uint64_t us) const { return us / kTickUs + 1; }
+  static constexpr uint64_t kTickUs = 100;
 
   // timers, completion, connections (poll_core.cpp)
   void timers_pc(uint64_t now);
@@ -101,10 +118,18 @@ class PollCore {
   Conn* conn_by_id(uint32_t id);
   Conn* conn_of(SocketLink* link);
   uint64_t ms_to_tsc(uint32_t ms) const { return tsc_hz_ / 1000 * ms; }
+  static Conn* conn_of_timer(TimerNode* t) {
+    return reinterpret_cast<Conn*>(reinterpret_cast<char*>(t) - offsetof(Conn, timer));
+  }
 
   Engine* e_;
   uint16_t index_;
   uint64_t tsc_hz_ = 0;
+  uint64_t tsc_per_tick_ = 1;
+  TimerWheel wheel_;
+  Conn* ack_head_ = nullptr;           ///< connections owing the peer an ACK
+  TxSlot* txw_store_ = nullptr;        ///< kWindow per connection
+  rte_mbuf** rxw_store_ = nullptr;     ///< kWindow per connection
   uint64_t now_ = 0;
   uint64_t next_timer_tsc_ = 0;
   uint16_t mss_ = 0;

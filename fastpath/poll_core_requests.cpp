@@ -38,6 +38,7 @@ void PollCore::on_send_pc(Request* r) {
   r->unused = 0;  // not started: no message number yet
   c->send_q.push(r);
   mark_ready(*c);
+  ensure_timer(*c);  // a send stalled on credits still needs the peer watched
 }
 
 void PollCore::on_recv_pc(Request* r) {
@@ -51,6 +52,7 @@ void PollCore::on_recv_pc(Request* r) {
   c->recv_q.push(r);
   deliver_early_pc(*c);
   mark_credit_dirty(*c);
+  ensure_timer(*c);  // keepalive: a dead peer must fail this receive in bounded time
 }
 
 /** Hand early messages to receives in order, one message per receive (R41). */
@@ -146,6 +148,7 @@ void PollCore::close_conn(Conn& c, bool send_reset) {
   if (send_reset && (c.state == ConnState::kEstablished || c.state == ConnState::kConnecting))
     send_ctrl(c, wire::kReset);
   while (Request* q = c.recv_q.pop()) e_->finish(q, kWsaAborted, 0);
+  while (Request* q = c.unacked_q.pop()) e_->finish(q, kWsaAborted, 0);
   while (Request* q = c.send_q.pop()) e_->finish(q, kWsaAborted, 0);
   conn_free(c);
 }

@@ -11,9 +11,6 @@ namespace {
 constexpr uint32_t kWsaMsgSize = 10040;
 constexpr uint32_t kWsaConnReset = 10054;
 
-/** Wrap-safe "a is before b" for 32-bit sequence numbers. */
-inline bool seq_lt(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) < 0; }
-
 }  // namespace
 
 unsigned PollCore::rx_pc() {
@@ -30,25 +27,25 @@ unsigned PollCore::rx_pc() {
       stats_.drops[static_cast<int>(st)].add(1);
     } else if (fr.addr.dst_ip != e_->config().served_ip) {
       stats_.drops_no_conn.add(1);  // not an address we serve
-    } else {
-      on_frame_pc(fr);
+    } else if (on_frame_pc(fr, m)) {
+      continue;  // held in a receive window
     }
     rte_pktmbuf_free(m);
   }
   return n;
 }
 
-void PollCore::on_frame_pc(const wire::Frame& fr) {
+bool PollCore::on_frame_pc(const wire::Frame& fr, rte_mbuf* m) {
   if (fr.f.opcode == wire::kConnectReq) {
     on_connect_req_pc(fr);
-    return;
+    return false;
   }
   if (fr.f.opcode == wire::kReset && fr.f.dst_conn == 0) {
     // The connector closed before we accepted: its queued request must not become a
     // half-open connection (R30).
     for (PendingConn* p = pending_head_; p; p = p->next_pc)
       if (p->peer_conn == fr.f.src_conn && p->addr.dst_ip == fr.addr.src_ip) p->cancelled = true;
-    return;
+    return false;
   }
   Conn* c = conn_by_id(fr.f.dst_conn);
   if (c == nullptr || c->addr.dst_ip != fr.addr.src_ip) {
@@ -67,27 +64,118 @@ void PollCore::on_frame_pc(const wire::Frame& fr) {
       f.src_conn = fr.f.dst_conn;
       send_frame(back, f, nullptr, 0);
     }
-    return;
+    return false;
   }
   if (c->state == ConnState::kConnecting) {
     if (fr.f.opcode == wire::kAccept) on_accept_frame_pc(*c, fr);
     else if (fr.f.opcode == wire::kReject) on_reject_frame_pc(*c, fr);
     else stats_.drops_no_conn.add(1);
-    return;
+    return false;
   }
   if (c->state != ConnState::kEstablished || fr.f.src_conn != c->peer_id) {
     stats_.drops_no_conn.add(1);
-    return;
+    return false;
   }
-  // Every header carries the peer's current credit limits.
+  c->last_rx_tsc = now_;
+  // Every header carries the peer's ack, SACK and current credit limits.
+  on_ack_info_pc(*c, fr.f);
   if (seq_lt(c->peer_recv_limit, fr.f.recv_limit)) c->peer_recv_limit = fr.f.recv_limit;
   if (seq_lt(c->peer_early_limit, fr.f.early_limit)) c->peer_early_limit = fr.f.early_limit;
   if (!c->send_q.empty()) mark_ready(*c);
   switch (fr.f.opcode) {
-    case wire::kData: on_data_pc(*c, fr); break;
-    case wire::kReset: on_reset_frame_pc(*c); break;
-    default: break;  // credit update, keepalive, duplicate ACCEPT: limits already taken
+    case wire::kData:
+    case wire::kCredit:
+      return accept_reliable_pc(*c, fr, m);
+    case wire::kKeepalive:
+      mark_ack_due(*c);  // the peer asks whether we are alive
+      return false;
+    case wire::kReset:
+      on_reset_frame_pc(*c);
+      return false;
+    default:
+      return false;  // ACK, duplicate ACCEPT: the header said it all
   }
+}
+
+/** Take the peer's cumulative ack and SACK: free acked frames, complete acked sends. */
+void PollCore::on_ack_info_pc(Conn& c, const wire::Fields& f) {
+  uint32_t ack = f.ack_psn;
+  if (seq_lt(c.snd_una, ack) && seq_le(ack, c.snd_nxt)) {
+    for (uint32_t p = c.snd_una; p != ack; p++) {
+      TxSlot& s = c.txw[p % kWindow];
+      rte_pktmbuf_free(s.m);
+      s = TxSlot{};
+    }
+    c.snd_una = ack;
+    c.rto_shift = 0;
+    while (Request* r = c.unacked_q.head) {
+      if (!seq_lt(r->last_psn, ack)) break;
+      c.unacked_q.pop();
+      complete(r, 0, r->total_len);
+    }
+    if (!c.send_q.empty()) mark_ready(c);  // the window opened
+    if (c.snd_una != c.snd_nxt)
+      wheel_.arm(&c.timer, tick() + ticks_of_us(e_->config().rto_min_us));
+  }
+  if (f.sack == 0 || c.snd_una == c.snd_nxt || ack != c.snd_una) return;
+  // The peer holds frames beyond a hole at snd_una: mark them, and resend the hole once.
+  for (uint32_t i = 0; i < 64; i++) {
+    uint32_t p = ack + 1 + i;
+    if (!seq_lt(p, c.snd_nxt)) break;
+    if (f.sack & (1ull << i)) c.txw[p % kWindow].sacked = true;
+  }
+  if (c.fast_rtx_psn != c.snd_una || c.rto_shift == 0) {
+    TxSlot& s = c.txw[c.snd_una % kWindow];
+    if (s.m && tx_has_room()) {
+      rte_mbuf_refcnt_update(s.m, 1);
+      txq_[ntx_++] = s.m;
+      stats_.retransmits.add(1);
+      c.fast_rtx_psn = c.snd_una;
+      c.rto_shift = 1;  // once per hole until the next timeout or progress
+    }
+  }
+}
+
+/**
+ * A reliable frame: hand it up if it is the next one (then any held ones that follow), hold it
+ * if it is ahead within the window, drop a duplicate. Always owe the peer an ack.
+ * @return true when `m` is held.
+ */
+bool PollCore::accept_reliable_pc(Conn& c, const wire::Frame& fr, rte_mbuf* m) {
+  mark_ack_due(c);
+  uint32_t psn = fr.f.psn;
+  if (psn != c.rcv_nxt) {
+    uint32_t ahead = psn - c.rcv_nxt;
+    if (seq_lt(psn, c.rcv_nxt) || ahead >= kWindow || c.rxw[psn % kWindow]) {
+      stats_.drops_duplicate.add(1);
+      return false;
+    }
+    c.rxw[psn % kWindow] = m;
+    c.rx_held++;
+    return true;
+  }
+  deliver_pc(c, fr);
+  c.rcv_nxt++;
+  while (c.state == ConnState::kEstablished) {
+    rte_mbuf* held = c.rxw[c.rcv_nxt % kWindow];
+    if (held == nullptr) break;
+    c.rxw[c.rcv_nxt % kWindow] = nullptr;
+    c.rx_held--;
+    wire::Frame hf;
+    // It passed decode once; decode again to rebuild the view (the bytes did not change).
+    if (wire::decode(rte_pktmbuf_mtod(held, const uint8_t*), rte_pktmbuf_data_len(held), &hf) ==
+        wire::DecodeStatus::kOk)
+      deliver_pc(c, hf);
+    rte_pktmbuf_free(held);
+    c.rcv_nxt++;
+  }
+  return false;
+}
+
+/** In order, exactly once: the message layer. */
+void PollCore::deliver_pc(Conn& c, const wire::Frame& fr) {
+  if (fr.f.opcode == wire::kData) on_data_pc(c, fr);
+  // kCredit: its limits were taken on arrival.
 }
 
 void PollCore::on_connect_req_pc(const wire::Frame& fr) {

@@ -66,6 +66,7 @@ void PollCore::abort_all_quiesced() {
     Conn& c = conns_[i];
     if (c.state == ConnState::kFree) continue;
     while (Request* r = c.recv_q.pop()) e_->finish(r, kWsaAborted, 0);
+    while (Request* r = c.unacked_q.pop()) e_->finish(r, kWsaAborted, 0);
     while (Request* r = c.send_q.pop()) e_->finish(r, kWsaAborted, 0);
     conn_free(c);
   }

@@ -7,10 +7,6 @@
 
 namespace dpsan::fastpath {
 
-namespace {
-inline bool seq_lt(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) < 0; }
-}  // namespace
-
 /** Take an mbuf for a frame with `len` payload bytes; nullptr when no room or no buffer. */
 static rte_mbuf* frame_alloc(rte_mempool* pool, CoreStats& stats) {
   rte_mbuf* m = rte_pktmbuf_alloc(pool);
@@ -35,21 +31,52 @@ bool PollCore::send_frame(const wire::L3Addr& addr, wire::Fields f, const void* 
   return true;
 }
 
+/** Fields every frame of a connection carries: ids, the ack and SACK, and our credits. */
 void PollCore::fill_conn_fields(Conn& c, wire::Fields& f) {
   f.dst_conn = c.peer_id;
   f.src_conn = c.id;
-  f.psn = c.tx_psn++;
-  f.ack_psn = c.rx_psn;
+  f.psn = c.snd_nxt;
+  f.ack_psn = c.rcv_nxt;
+  uint64_t sack = 0;
+  for (uint32_t i = 0; c.rx_held && i < 64 && i + 1 < kWindow; i++)
+    if (c.rxw[(c.rcv_nxt + 1 + i) % kWindow]) sack |= 1ull << i;
+  f.sack = sack;
   f.recv_limit = c.recvs_posted;
   f.early_limit = c.recvs_posted + e_->config().early_slots;
   c.credit_sent = c.recvs_posted;
+  c.ack_due = false;  // this frame carries the ack (the ack list skips it)
 }
 
+void PollCore::push_reliable(Conn& c, rte_mbuf* m, uint32_t psn) {
+  rte_mbuf_refcnt_update(m, 1);  // one reference for the port, one kept for retransmission
+  c.txw[psn % kWindow] = TxSlot{m, false};
+  txq_[ntx_++] = m;
+  ensure_timer(c);
+}
+
+/** ACK, KEEPALIVE, RESET are unreliable; CREDIT takes a psn and is retransmitted until acked. */
 bool PollCore::send_ctrl(Conn& c, uint8_t opcode) {
+  bool reliable = wire::opcode_reliable(opcode);
+  if (reliable && !window_open(c)) return false;
+  if (!tx_has_room()) tx_flush();
+  if (!tx_has_room()) return false;
+  rte_mbuf* m = frame_alloc(e_->mbuf_pool(), stats_);
+  if (m == nullptr) return false;
   wire::Fields f{};
   f.opcode = opcode;
   fill_conn_fields(c, f);
-  return send_frame(c.addr, f, nullptr, 0);
+  uint8_t* buf = rte_pktmbuf_mtod(m, uint8_t*);
+  uint32_t flen = wire::encode(buf, c.addr, f, 0);
+  m->data_len = static_cast<uint16_t>(flen);
+  m->pkt_len = flen;
+  stats_.packets_tx.add(1);
+  stats_.bytes_tx.add(flen);
+  if (reliable) {
+    push_reliable(c, m, c.snd_nxt++);
+  } else {
+    txq_[ntx_++] = m;
+  }
+  return true;
 }
 
 bool PollCore::send_connect_frame(const wire::L3Addr& addr, uint8_t opcode, uint32_t dst_conn,
@@ -61,7 +88,7 @@ bool PollCore::send_connect_frame(const wire::L3Addr& addr, uint8_t opcode, uint
   f.src_conn = src_conn;
   f.early_limit = early_limit;
   wire::ConnectBody body;
-  body.src_ip = wire::be32{addr.src_ip};  // already network order
+  std::memcpy(body.src_ip.raw, &addr.src_ip, 4);  // already network order
   body.src_port = wire::be16::of(src_port);
   body.dst_port = wire::be16::of(dst_port);
   body.reason = wire::be32::of(reason);
@@ -92,6 +119,7 @@ bool PollCore::pump_conn_pc(Conn& c) {
     }
     do {
       if (!tx_has_room()) return false;
+      if (!window_open(c)) return true;  // resumes when acks open the window (mark_ready)
       rte_mbuf* mb = frame_alloc(e_->mbuf_pool(), stats_);
       if (mb == nullptr) return false;
       uint32_t seg = std::min<uint32_t>(mss_, r->total_len - r->progress);
@@ -108,14 +136,14 @@ bool PollCore::pump_conn_pc(Conn& c) {
       uint32_t flen = wire::encode(buf, c.addr, f, static_cast<uint16_t>(seg));
       mb->data_len = static_cast<uint16_t>(flen);
       mb->pkt_len = flen;
-      txq_[ntx_++] = mb;
+      r->last_psn = c.snd_nxt;
+      push_reliable(c, mb, c.snd_nxt++);
       stats_.packets_tx.add(1);
       stats_.bytes_tx.add(flen);
       r->progress += seg;
     } while (r->progress < r->total_len);
-    c.send_q.pop();
-    // The payload now lives in mbufs: the switch's buffer is free again.
-    complete(r, 0, r->total_len);
+    // Framed: it completes when the peer acknowledges its last frame.
+    c.unacked_q.push(c.send_q.pop());
   }
   return true;
 }
@@ -137,9 +165,30 @@ void PollCore::send_credits_pc() {
     if (!tx_has_room()) return;
     dirty_head_ = c->next_dirty;
     c->credit_dirty = false;
-    if (c->state == ConnState::kEstablished && c->credit_sent != c->recvs_posted)
-      send_ctrl(*c, wire::kCredit);
+    // A credit that did not fit (window full) goes with the next frame or the next pass.
+    if (c->state == ConnState::kEstablished && c->credit_sent != c->recvs_posted &&
+        !send_ctrl(*c, wire::kCredit))
+      mark_credit_dirty(*c);
+    if (c == dirty_head_) return;  // re-queued itself: try again next pass
   }
+}
+
+void PollCore::send_acks_pc() {
+  while (Conn* c = ack_head_) {
+    if (c->ack_due && c->state == ConnState::kEstablished && !send_ctrl(*c, wire::kAck))
+      return;  // no room now: it stays first for the next pass
+    ack_head_ = c->next_ack;
+    c->in_ack_list = false;
+    c->ack_due = false;
+  }
+}
+
+void PollCore::mark_ack_due(Conn& c) {
+  c.ack_due = true;
+  if (c.in_ack_list) return;
+  c.in_ack_list = true;
+  c.next_ack = ack_head_;
+  ack_head_ = &c;
 }
 
 unsigned PollCore::tx_flush() {

@@ -19,5 +19,21 @@ if [ "${DPSAN_SKIP_SANITIZERS:-0}" != 1 ]; then
     || status=1
 fi
 
+# --- fuzz (tests/fuzz/README.md) ------------------------------------------------------------
+# libFuzzer needs clang, and meson one compiler per build directory: a clang build of its own.
+# Bounded runs (30 s per target); a crash fails the suite and its input is kept under
+# build-fuzz/tests/fuzz/artifacts/.
+if command -v clang++ >/dev/null 2>&1; then
+  if [ ! -f build-fuzz/build.ninja ]; then
+    CXX=clang++ CC=clang meson setup build-fuzz -Dfuzz=true || status=1
+  fi
+  if [ -f build-fuzz/build.ninja ]; then
+    meson test -C build-fuzz --suite fuzz --print-errorlogs || status=1
+  fi
+else
+  echo "dpsan tests: clang++ not found, fuzz targets skipped"
+fi
+# --- end fuzz -------------------------------------------------------------------------------
+
 if [ "$status" -eq 0 ]; then echo "dpsan tests: all passed"; else echo "dpsan tests: FAILURES"; fi
 exit "$status"

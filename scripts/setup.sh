@@ -8,6 +8,7 @@ PACKAGES=(
   dpdk-dev libdpdk-dev liburing-dev
   libgtest-dev googletest libbenchmark-dev
   libtoml11-dev libcli11-dev
+  clang libclang-rt-14-dev
 )
 
 missing=()

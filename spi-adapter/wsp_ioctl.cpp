@@ -33,6 +33,8 @@ void fill_stats(control::Instance* inst, DPSAN_STATS* out) {
     for (const auto& d : c.drops) st.drops_bad_packet += d.get();
     st.drops_no_conn += c.drops_no_conn.get();
     st.credit_stalls += c.credit_stalls.get();
+    st.retransmits += c.retransmits.get();
+    st.drops_duplicate += c.drops_duplicate.get();
   }
   *out = st;
 }

@@ -9,6 +9,8 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include <dpsan/dpsan_stats.h>
+
 #include "dpsan_transport.h"
 #include "kernel_tcp.h"
 
@@ -47,6 +49,8 @@ int main(int argc, char** argv) {
   app.add_option("--baseline", baseline, "kernel-tcp or none")
       ->check(CLI::IsMember({"kernel-tcp", "none"}));
   app.add_option("--window", window, "stream: messages in flight")->check(CLI::Range(1u, 1024u));
+  bool verbose = false;
+  app.add_flag("--verbose", verbose, "print the provider's counters after each dpsan run");
   CLI11_PARSE(app, argc, argv);
 
   MiniSwitch sw;
@@ -63,13 +67,30 @@ int main(int argc, char** argv) {
     if (!err.empty()) std::fprintf(stderr, "dpsan-perf: %s: %s\n", what, err.c_str());
     return err.empty();
   };
+  auto counters = [&](const char* what) {
+    if (!verbose) return;
+    DPSAN_STATS st{};
+    DWORD got = 0;
+    int e = 0;
+    sw.proc().lpWSPIoctl(0, SIO_DPSAN_GET_STATS, nullptr, 0, &st, sizeof st, &got, nullptr, nullptr,
+                         nullptr, &e);
+    std::fprintf(stderr,
+                 "%s: tx %llu rx %llu pkts, retransmits %llu, bad %llu, no-conn %llu, "
+                 "credit stalls %llu, ops in flight %llu, mbufs %llu\n",
+                 what, (unsigned long long)st.packets_tx, (unsigned long long)st.packets_rx,
+                 (unsigned long long)st.retransmits, (unsigned long long)st.drops_bad_packet,
+                 (unsigned long long)st.drops_no_conn, (unsigned long long)st.credit_stalls,
+                 (unsigned long long)st.ops_in_flight, (unsigned long long)st.mbufs_in_use);
+  };
   if (pingpong && pair("pingpong")) {
     std::fprintf(stderr, "running dpsan pingpong, %u B, %.1f s\n", size, duration);
     rows.push_back(dpsan_pingpong(sw, a, b, size, duration));
+    counters("pingpong");
   }
   if (stream && pair("stream")) {
     std::fprintf(stderr, "running dpsan stream, %u B, %.1f s\n", size, duration);
     rows.push_back(dpsan_stream(sw, a, b, size, duration, window));
+    counters("stream");
   }
   sw.cleanup();
   if (baseline == "kernel-tcp") {

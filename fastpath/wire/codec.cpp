@@ -89,6 +89,7 @@ DecodeStatus decode(const uint8_t* data, size_t len, Frame* out) {
   f.msg_seq = hdr.msg_seq.get();
   f.msg_len = hdr.msg_len.get();
   f.msg_offset = hdr.msg_offset.get();
+  f.sack = hdr.sack.get();
 
   switch (f.opcode) {
     case kConnectReq:
@@ -157,6 +158,7 @@ uint32_t encode(uint8_t* buf, const L3Addr& addr, const Fields& f, uint16_t payl
   hdr.msg_offset = be32::of(f.msg_offset);
   hdr.payload_len = be16::of(payload_len);
   hdr.hdr_len = be16::of(sizeof(Header));
+  hdr.sack = be64::of(f.sack);
   hdr.crc32c = be32::of(0);
   uint8_t* h = udp + kUdpLen;
   std::memcpy(h, &hdr, sizeof hdr);

@@ -33,6 +33,7 @@ struct Fields {
   uint16_t flags;
   uint32_t dst_conn, src_conn, psn, ack_psn, recv_limit, early_limit;
   uint32_t msg_seq, msg_len, msg_offset;
+  uint64_t sack;
 };
 
 struct Frame {

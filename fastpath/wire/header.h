@@ -17,9 +17,11 @@
  *   |                     msg_len                                   | 32
  *   |                     msg_offset                                | 36
  *   +-------------------------------+-------------------------------+
- *   |          payload_len          |      hdr_len (=48)            | 40
+ *   |          payload_len          |      hdr_len (=56)            | 40
  *   +-------------------------------+-------------------------------+
- *   |                     crc32c (header with this field 0, payload)| 44
+ *   |         sack: bit i = psn ack_psn + 1 + i is held (64 bits)    | 44
+ *   |                                                               |
+ *   |                     crc32c (header with this field 0, payload)| 52
  *   +---------------------------------------------------------------+
  *
  * Every integer is big-endian. CONNECT_REQ, ACCEPT and REJECT carry a ConnectBody as payload.
@@ -48,6 +50,9 @@ enum Opcode : uint8_t {
   kOpcodeMax = 8,
 };
 
+/** Opcodes that consume a packet sequence number and are acknowledged and retransmitted. */
+inline constexpr bool opcode_reliable(uint8_t op) { return op == kData || op == kCredit; }
+
 enum Flags : uint16_t {
   kFirst = 1u << 0,  ///< first segment of a message
   kLast = 1u << 1,   ///< last segment of a message
@@ -68,9 +73,10 @@ struct Header {
   be32 msg_offset;
   be16 payload_len;
   be16 hdr_len;
+  be64 sack;
   be32 crc32c;
 } __attribute__((packed));
-static_assert(sizeof(Header) == 48, "dpsan header is 48 bytes on the wire");
+static_assert(sizeof(Header) == 56, "dpsan header is 56 bytes on the wire");
 
 /** Payload of CONNECT_REQ / ACCEPT / REJECT. */
 struct ConnectBody {

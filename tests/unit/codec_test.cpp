@@ -114,6 +114,7 @@ Fields test_fields(uint8_t op) {
   f.msg_seq = 0x12345678;
   f.msg_len = 0xCAFEBABE;
   f.msg_offset = 0x8BADF00D;
+  f.sack = 0x0123456789ABCDEFull;
   return f;
 }
 
@@ -256,8 +257,10 @@ TEST(WireEncode, WritesEveryLayerAsDocumented) {
   EXPECT_EQ(rd32(h + 36), f.msg_offset);
   EXPECT_EQ(rd16(h + 40), 20);
   EXPECT_EQ(rd16(h + 42), sizeof(Header));
+  EXPECT_EQ(rd32(h + 44), static_cast<uint32_t>(f.sack >> 32));
+  EXPECT_EQ(rd32(h + 48), static_cast<uint32_t>(f.sack));
   // Expect: CRC32C of header (this field 0) and payload, as a bitwise reference computes it
-  EXPECT_EQ(rd32(h + 44), ref_header_crc(p, 20));
+  EXPECT_EQ(rd32(h + 52), ref_header_crc(p, 20));
   // Expect: the payload left where it was
   EXPECT_EQ(std::memcmp(p + kPayload, payload.data(), 20), 0);
 }
@@ -306,6 +309,7 @@ TEST(WireDecode, RoundTripEveryOpcode) {
       EXPECT_EQ(out.f.msg_seq, f.msg_seq);
       EXPECT_EQ(out.f.msg_len, f.msg_len);
       EXPECT_EQ(out.f.msg_offset, f.msg_offset);
+      EXPECT_EQ(out.f.sack, f.sack);
       L3Addr a = test_addr();
       EXPECT_EQ(std::memcmp(out.addr.src_mac, a.src_mac, 6), 0);
       EXPECT_EQ(std::memcmp(out.addr.dst_mac, a.dst_mac, 6), 0);
@@ -485,7 +489,7 @@ TEST(WireDecode, BadVersionOrHeaderLengthIsRejected) {
     EXPECT_EQ(dec(fr), DecodeStatus::kVersion) << "version " << int(v);
   }
   for (uint16_t hl : {0, 47, 49, 64, 0x3000, 0xFFFF}) {
-    // Given hdr_len other than 48, checksum recomputed
+    // Given hdr_len other than 56, checksum recomputed
     std::vector<uint8_t> fr = data_frame(8);
     wr16(fr.data() + kHdr + offsetof(Header, hdr_len), hl);
     reseal(fr);

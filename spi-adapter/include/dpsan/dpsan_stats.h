@@ -35,6 +35,8 @@ typedef struct DPSAN_STATS {
   uint64_t drops_no_conn;      /* addressed to no live connection */
   uint64_t credit_stalls;      /* times a send waited for a peer credit */
   uint64_t poll_cores;
+  uint64_t retransmits;        /* reliable frames sent again */
+  uint64_t drops_duplicate;    /* reliable frames received twice (or beyond the window) */
 } DPSAN_STATS;
 
 #ifdef __cplusplus
