@@ -55,8 +55,12 @@ void Notifier::deliver(const fastpath::NotifyRecord& r) {
                    ev.selected.load(std::memory_order_acquire);
     void* h = ev.event.load(std::memory_order_acquire);
     // R14 and 2.14: nothing is signalled once the final cleanup or the socket's close began.
-    if (due && h && !e_->stopping() && !link->closing.load(std::memory_order_acquire))
+    // Dekker with Engine::block_events(): we raise `signalling`, then look at the gate; the
+    // cleanup closes the gate, then waits for `signalling` to drop.
+    e_->signalling.store(true, std::memory_order_seq_cst);
+    if (due && h && !e_->events_blocked() && !link->closing.load(std::memory_order_seq_cst))
       up->lpWPUSetEvent(static_cast<WSAEVENT>(h), &err);
+    e_->signalling.store(false, std::memory_order_release);
   }
   link->pending_upcalls.fetch_sub(1, std::memory_order_acq_rel);
 }

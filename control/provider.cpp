@@ -55,7 +55,13 @@ int Provider::cleanup(const TeardownHooks& hooks) {
   if (--count_ > 0) return 0;                 // R8: nothing else changes
   Instance* inst = instance_;
   tearing_down_.store(true, std::memory_order_seq_cst);
-  inst->engine().mark_stopping();                      // (1)
+  // (1) Events first, and wait out a signal under way, so that nothing observable of the
+  // cleanup (a refused call, an abort) can come before a late FD_ACCEPT/FD_CONNECT (R14).
+  inst->engine().block_events();
+  while (inst->engine().signalling.load(std::memory_order_seq_cst) &&
+         !Notifier::on_notifier_thread())
+    std::this_thread::yield();
+  inst->engine().mark_stopping();
   published_.store(nullptr, std::memory_order_seq_cst);
   CallGuard::wait_for_callers();
   in_teardown_.store(inst, std::memory_order_seq_cst);

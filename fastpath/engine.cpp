@@ -91,7 +91,7 @@ void Engine::finish(Request* r, uint32_t error, uint32_t bytes) {
 }
 
 void Engine::record_event(SocketLink* link, uint32_t bit, int32_t error) {
-  if (stopping() || link->closing.load(std::memory_order_acquire)) return;  // R14, spec 2.14
+  if (events_blocked() || link->closing.load(std::memory_order_acquire)) return;  // R14, 2.14
   NetEvents& ev = link->events;
   ev.error[bit].store(error, std::memory_order_relaxed);
   ev.recorded.fetch_or(1u << bit, std::memory_order_release);

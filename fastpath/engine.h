@@ -80,6 +80,15 @@ class Engine {
   unsigned core_count() const { return cfg_.cores; }
   Port* port() const { return port_; }
 
+  /**
+   * First part of step 1: no network event is recorded or signalled from now on (R14). The
+   * notifier raises `signalling` around each event check-and-signal, so once this returns the
+   * caller can wait for a signal already under way and know that none can follow.
+   */
+  void block_events() { events_blocked_.store(true, std::memory_order_seq_cst); }
+  bool events_blocked() const { return events_blocked_.load(std::memory_order_seq_cst); }
+  std::atomic<bool> signalling{false};  ///< written by the notifier only
+
   /** Step 1 of the final cleanup: from now on no operation completes but by an abort. */
   void mark_stopping() { stopping_.store(true, std::memory_order_seq_cst); }
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
@@ -109,6 +118,7 @@ class Engine {
   rte_mempool* pendings_ = nullptr;
   std::unique_ptr<std::unique_ptr<PollCore>[]> cores_;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> events_blocked_{false};
 };
 
 }  // namespace dpsan::fastpath
