@@ -111,6 +111,8 @@ struct Conn {
   uint32_t rto_shift = 0;       ///< RTO back-off exponent
   bool ack_due = false;         ///< an ACK is owed to the peer (any frame we send pays it)
   bool in_ack_list = false;     ///< on the core's ack list
+  uint32_t rx_since_ack = 0;    ///< reliable frames received since we last sent an ack
+  uint64_t ack_deadline_tsc = 0;///< when the owed ack goes out at the latest
   uint64_t last_rx_tsc = 0;     ///< last valid frame from the peer (liveness)
   TimerNode timer;              ///< RTO and keepalive
 

@@ -190,6 +190,10 @@ void PollCore::on_timer_pc(Conn& c) {
     retransmit_pc(c, 64);
     if (c.rto_shift < 6) c.rto_shift++;
     next_us = static_cast<uint64_t>(cfg.rto_min_us) << c.rto_shift;
+  } else if (c.stalled) {
+    // Waiting for credits: a lost CREDIT must not stall us. The probe's ACK has the limits.
+    send_ctrl(c, wire::kKeepalive);
+    next_us = cfg.rto_min_us;
   } else {
     if (now_ - c.last_rx_tsc > ms_to_tsc(cfg.keepalive_ms)) send_ctrl(c, wire::kKeepalive);
     next_us = static_cast<uint64_t>(cfg.keepalive_ms) * 1000;

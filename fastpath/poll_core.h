@@ -95,7 +95,10 @@ class PollCore {
   unsigned tx_flush();
   void mark_ready(Conn& c);
   void mark_credit_dirty(Conn& c);
-  void mark_ack_due(Conn& c);
+  /** Owe the peer an ack: at once if `urgent` (a hole, a probe), else within ack_delay_us. */
+  void mark_ack_due(Conn& c, bool urgent);
+  /** A CREDIT now if the peer may be stalled on our limits, or enough credit has built up. */
+  void maybe_credit(Conn& c);
   void send_acks_pc();
   bool window_open(const Conn& c) const { return c.snd_nxt - c.snd_una < kWindow; }
   /** Keep a reliable frame in the send window and queue it; takes a psn. */
@@ -118,6 +121,7 @@ class PollCore {
   Conn* conn_by_id(uint32_t id);
   Conn* conn_of(SocketLink* link);
   uint64_t ms_to_tsc(uint32_t ms) const { return tsc_hz_ / 1000 * ms; }
+  uint64_t us_to_tsc(uint32_t us) const { return tsc_hz_ / 1000000 * us; }
   static Conn* conn_of_timer(TimerNode* t) {
     return reinterpret_cast<Conn*>(reinterpret_cast<char*>(t) - offsetof(Conn, timer));
   }

@@ -51,7 +51,7 @@ void PollCore::on_recv_pc(Request* r) {
   c->recvs_posted++;
   c->recv_q.push(r);
   deliver_early_pc(*c);
-  mark_credit_dirty(*c);
+  maybe_credit(*c);
   ensure_timer(*c);  // keepalive: a dead peer must fail this receive in bounded time
 }
 

@@ -84,10 +84,9 @@ bool PollCore::on_frame_pc(const wire::Frame& fr, rte_mbuf* m) {
   if (!c->send_q.empty()) mark_ready(*c);
   switch (fr.f.opcode) {
     case wire::kData:
-    case wire::kCredit:
       return accept_reliable_pc(*c, fr, m);
     case wire::kKeepalive:
-      mark_ack_due(*c);  // the peer asks whether we are alive
+      mark_ack_due(*c, true);  // a probe: alive? what are your limits?
       return false;
     case wire::kReset:
       on_reset_frame_pc(*c);
@@ -142,8 +141,8 @@ void PollCore::on_ack_info_pc(Conn& c, const wire::Fields& f) {
  * @return true when `m` is held.
  */
 bool PollCore::accept_reliable_pc(Conn& c, const wire::Frame& fr, rte_mbuf* m) {
-  mark_ack_due(c);
   uint32_t psn = fr.f.psn;
+  mark_ack_due(c, psn != c.rcv_nxt);  // a hole or a duplicate: tell the sender at once
   if (psn != c.rcv_nxt) {
     uint32_t ahead = psn - c.rcv_nxt;
     if (seq_lt(psn, c.rcv_nxt) || ahead >= kWindow || c.rxw[psn % kWindow]) {
@@ -175,7 +174,6 @@ bool PollCore::accept_reliable_pc(Conn& c, const wire::Frame& fr, rte_mbuf* m) {
 /** In order, exactly once: the message layer. */
 void PollCore::deliver_pc(Conn& c, const wire::Frame& fr) {
   if (fr.f.opcode == wire::kData) on_data_pc(c, fr);
-  // kCredit: its limits were taken on arrival.
 }
 
 void PollCore::on_connect_req_pc(const wire::Frame& fr) {
@@ -290,6 +288,7 @@ void PollCore::on_data_pc(Conn& c, const wire::Frame& fr) {
   Request* r = c.recv_q.pop();
   uint32_t n = std::min(f.msg_len, r->total_len);
   complete(r, f.msg_len > r->total_len ? kWsaMsgSize : 0, n);  // R40: one message per receive
+  maybe_credit(c);  // that may have used the last credit the peer had
 }
 
 void PollCore::on_reset_frame_pc(Conn& c) {

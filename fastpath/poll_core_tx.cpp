@@ -45,6 +45,7 @@ void PollCore::fill_conn_fields(Conn& c, wire::Fields& f) {
   f.early_limit = c.recvs_posted + e_->config().early_slots;
   c.credit_sent = c.recvs_posted;
   c.ack_due = false;  // this frame carries the ack (the ack list skips it)
+  c.rx_since_ack = 0;
 }
 
 void PollCore::push_reliable(Conn& c, rte_mbuf* m, uint32_t psn) {
@@ -54,7 +55,7 @@ void PollCore::push_reliable(Conn& c, rte_mbuf* m, uint32_t psn) {
   ensure_timer(c);
 }
 
-/** ACK, KEEPALIVE, RESET are unreliable; CREDIT takes a psn and is retransmitted until acked. */
+/** Control frames: DATA-less. Only reliable opcodes (none today) would take a psn. */
 bool PollCore::send_ctrl(Conn& c, uint8_t opcode) {
   bool reliable = wire::opcode_reliable(opcode);
   if (reliable && !window_open(c)) return false;
@@ -174,21 +175,35 @@ void PollCore::send_credits_pc() {
 }
 
 void PollCore::send_acks_pc() {
-  while (Conn* c = ack_head_) {
-    if (c->ack_due && c->state == ConnState::kEstablished && !send_ctrl(*c, wire::kAck))
-      return;  // no room now: it stays first for the next pass
-    ack_head_ = c->next_ack;
+  for (Conn** pp = &ack_head_; Conn* c = *pp;) {
+    if (c->ack_due && c->state == ConnState::kEstablished) {
+      if (now_ < c->ack_deadline_tsc) {  // not due yet: more frames may come to share it
+        pp = &c->next_ack;
+        continue;
+      }
+      if (!send_ctrl(*c, wire::kAck)) return;  // no room now: next pass
+    }
+    *pp = c->next_ack;
     c->in_ack_list = false;
     c->ack_due = false;
   }
 }
 
-void PollCore::mark_ack_due(Conn& c) {
+void PollCore::mark_ack_due(Conn& c, bool urgent) {
   c.ack_due = true;
+  if (urgent || ++c.rx_since_ack >= 8) c.ack_deadline_tsc = 0;
+  else if (c.rx_since_ack == 1) c.ack_deadline_tsc = now_ + us_to_tsc(e_->config().ack_delay_us);
   if (c.in_ack_list) return;
   c.in_ack_list = true;
   c.next_ack = ack_head_;
   ack_head_ = &c;
+}
+
+void PollCore::maybe_credit(Conn& c) {
+  // The peer may send messages below credit_sent; once it has sent them all it may be waiting.
+  bool peer_may_wait = !seq_lt(c.next_msg_seq, c.credit_sent);
+  if (c.recvs_posted != c.credit_sent && (peer_may_wait || c.recvs_posted - c.credit_sent >= 8))
+    mark_credit_dirty(c);
 }
 
 unsigned PollCore::tx_flush() {

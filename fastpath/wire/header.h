@@ -50,8 +50,12 @@ enum Opcode : uint8_t {
   kOpcodeMax = 8,
 };
 
-/** Opcodes that consume a packet sequence number and are acknowledged and retransmitted. */
-inline constexpr bool opcode_reliable(uint8_t op) { return op == kData || op == kCredit; }
+/**
+ * Opcodes that consume a packet sequence number and are acknowledged and retransmitted. Credit
+ * limits are cumulative and ride on every frame, so a lost CREDIT costs nothing but a probe: a
+ * sender stalled on credits sends KEEPALIVE after an RTO, and the ACK carries the limits.
+ */
+inline constexpr bool opcode_reliable(uint8_t op) { return op == kData; }
 
 enum Flags : uint16_t {
   kFirst = 1u << 0,  ///< first segment of a message
