@@ -2,6 +2,7 @@
 #include "provider.h"
 
 #include <cstdio>
+#include <cstring>
 #include <thread>
 
 #include "call_guard.h"
@@ -15,13 +16,16 @@ Provider& Provider::get() {
 
 int Provider::startup(const WSPUPCALLTABLEEX& upcalls) {
   std::lock_guard<std::mutex> lk(mu_);  // R21: serialised after a final cleanup in progress
-  auto* copy = new TableCopy{upcalls, tables_};
+  // A switch supplies the same table each time: keep one copy of it. A different table gets
+  // a copy of its own, kept until the final cleanup (an upcall may still be using the old one).
+  bool same = tables_ && std::memcmp(&tables_->table, &upcalls, sizeof upcalls) == 0;
+  auto* copy = same ? tables_ : new TableCopy{upcalls, tables_};
   if (count_ == 0) {
     Config cfg;
     std::string error;
     if (!load_config(&cfg, &error)) {
       std::fprintf(stderr, "dpsan: configuration error: %s\n", error.c_str());
-      delete copy;
+      if (!same) delete copy;
       return WSASYSNOTREADY;
     }
     auto* inst = new Instance(next_instance_id_++, &upcalls_);
@@ -29,7 +33,7 @@ int Provider::startup(const WSPUPCALLTABLEEX& upcalls) {
     if (!inst->bring_up(cfg, &error)) {
       std::fprintf(stderr, "dpsan: startup failed: %s\n", error.c_str());
       delete inst;
-      delete copy;
+      if (!same) delete copy;
       upcalls_.store(tables_ ? &tables_->table : nullptr, std::memory_order_release);
       return WSASYSNOTREADY;
     }

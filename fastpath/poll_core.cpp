@@ -56,6 +56,8 @@ bool PollCore::init(unsigned instance, const char** err) {
   uint32_t room = e_->config().mbuf_data_room - RTE_PKTMBUF_HEADROOM;
   uint32_t frame_max = std::min<uint32_t>(room, mtu + wire::kEthLen);
   mss_ = static_cast<uint16_t>(frame_max - wire::kFrameOverhead);
+  uint32_t reserve = std::min<uint32_t>(1024, cfg.mbufs / 4);
+  held_budget_ = (cfg.mbufs - reserve) / cfg.cores;
   backoff_.policy = cfg.idle;
   backoff_.sleep_us = cfg.idle_sleep_us;
   return true;
@@ -154,12 +156,18 @@ void PollCore::fail_conn(Conn& c, uint32_t error) {
 void PollCore::release_windows(Conn& c) {
   for (uint32_t p = c.snd_una; p != c.snd_nxt; p++) {
     TxSlot& s = c.txw[p % kWindow];
-    if (s.m) rte_pktmbuf_free(s.m);
+    if (s.m) {
+      rte_pktmbuf_free(s.m);
+      held_--;
+    }
     s = TxSlot{};
   }
   c.snd_una = c.snd_nxt;
   for (uint32_t i = 0; c.rx_held && i < kWindow; i++) {
-    if (c.rxw[i]) rte_pktmbuf_free(c.rxw[i]);
+    if (c.rxw[i]) {
+      rte_pktmbuf_free(c.rxw[i]);
+      held_--;
+    }
     c.rxw[i] = nullptr;
   }
   c.rx_held = 0;

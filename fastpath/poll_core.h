@@ -151,6 +151,11 @@ class PollCore {
   PendingConn* pending_head_ = nullptr;///< connect requests queued to listeners
   ReqQueue parked_;                    ///< finished while stopping: ends as an abort
 
+  /// Frames held in send and receive windows. They wait on acks, and acks need mbufs: past
+  /// held_budget_ no more are held, so the pool can never be drained by windows (no deadlock).
+  uint32_t held_ = 0;
+  uint32_t held_budget_ = 0;
+
   rte_mbuf* txq_[kTxMax];
   uint16_t ntx_ = 0;
   Backoff backoff_;

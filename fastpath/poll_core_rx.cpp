@@ -103,6 +103,7 @@ void PollCore::on_ack_info_pc(Conn& c, const wire::Fields& f) {
     for (uint32_t p = c.snd_una; p != ack; p++) {
       TxSlot& s = c.txw[p % kWindow];
       rte_pktmbuf_free(s.m);
+      held_--;
       s = TxSlot{};
     }
     c.snd_una = ack;
@@ -145,12 +146,14 @@ bool PollCore::accept_reliable_pc(Conn& c, const wire::Frame& fr, rte_mbuf* m) {
   mark_ack_due(c, psn != c.rcv_nxt);  // a hole or a duplicate: tell the sender at once
   if (psn != c.rcv_nxt) {
     uint32_t ahead = psn - c.rcv_nxt;
-    if (seq_lt(psn, c.rcv_nxt) || ahead >= kWindow || c.rxw[psn % kWindow]) {
-      stats_.drops_duplicate.add(1);
+    if (seq_lt(psn, c.rcv_nxt) || ahead >= kWindow || c.rxw[psn % kWindow] ||
+        held_ >= held_budget_) {
+      stats_.drops_duplicate.add(1);  // the sender resends it when its turn comes
       return false;
     }
     c.rxw[psn % kWindow] = m;
     c.rx_held++;
+    held_++;
     return true;
   }
   deliver_pc(c, fr);
@@ -160,6 +163,7 @@ bool PollCore::accept_reliable_pc(Conn& c, const wire::Frame& fr, rte_mbuf* m) {
     if (held == nullptr) break;
     c.rxw[c.rcv_nxt % kWindow] = nullptr;
     c.rx_held--;
+    held_--;
     wire::Frame hf;
     // It passed decode once; decode again to rebuild the view (the bytes did not change).
     if (wire::decode(rte_pktmbuf_mtod(held, const uint8_t*), rte_pktmbuf_data_len(held), &hf) ==

@@ -51,6 +51,7 @@ void PollCore::fill_conn_fields(Conn& c, wire::Fields& f) {
 void PollCore::push_reliable(Conn& c, rte_mbuf* m, uint32_t psn) {
   rte_mbuf_refcnt_update(m, 1);  // one reference for the port, one kept for retransmission
   c.txw[psn % kWindow] = TxSlot{m, false};
+  held_++;
   txq_[ntx_++] = m;
   ensure_timer(c);
 }
@@ -121,6 +122,7 @@ bool PollCore::pump_conn_pc(Conn& c) {
     do {
       if (!tx_has_room()) return false;
       if (!window_open(c)) return true;  // resumes when acks open the window (mark_ready)
+      if (held_ >= held_budget_) return false;  // leave mbufs for acks; retry next pass
       rte_mbuf* mb = frame_alloc(e_->mbuf_pool(), stats_);
       if (mb == nullptr) return false;
       uint32_t seg = std::min<uint32_t>(mss_, r->total_len - r->progress);
