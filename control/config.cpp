@@ -159,6 +159,32 @@ void parse_fastpath(const toml::value& t, Config* c) {
   });
 }
 
+double as_probability(const toml::value& v, const std::string& key) {
+  double d;
+  if (v.is_floating()) d = v.as_floating();
+  else if (v.is_integer()) d = static_cast<double>(v.as_integer());
+  else bad(key, show(v), "expected a probability 0.0..1.0");
+  if (!(d >= 0.0 && d <= 1.0)) bad(key, show(v), "expected a probability 0.0..1.0");
+  return d;
+}
+
+void parse_fault(const toml::value& t, Config* c) {
+  auto& f = c->fault;
+  for_keys(t, "fault", [&](const std::string& k, const toml::value& v, const std::string& key) {
+    if (k == "loss") f.loss = as_probability(v, key);
+    else if (k == "duplicate") f.duplicate = as_probability(v, key);
+    else if (k == "reorder") f.reorder = as_probability(v, key);
+    else if (k == "corrupt") f.corrupt = as_probability(v, key);
+    else if (k == "delay_us") f.delay_us = static_cast<uint32_t>(as_uint(v, key, 0, 1000000));
+    else if (k == "flap_period_ms") f.flap_period_ms = static_cast<uint32_t>(as_uint(v, key, 0, 3600000));
+    else if (k == "flap_down_ms") f.flap_down_ms = static_cast<uint32_t>(as_uint(v, key, 0, 3600000));
+    else if (k == "seed") f.seed = as_uint(v, key, 0, INT64_MAX);
+    else bad(key, show(v), "unknown key");
+  });
+  if (f.flap_down_ms > f.flap_period_ms)
+    bad("fault.flap_down_ms", std::to_string(f.flap_down_ms), "must not exceed fault.flap_period_ms");
+}
+
 void parse_ports(const toml::value& v, Config* c) {
   if (!v.is_array()) bad("port", show(v), "expected [[port]] tables");
   c->ports.clear();
@@ -204,6 +230,8 @@ void apply_env(Config* c) {
   auto& e = c->engine;
   e.connect_timeout_ms = env_uint("DPSAN_CONNECT_TIMEOUT_MS", 10, 600000, e.connect_timeout_ms);
   if (const char* s = std::getenv("DPSAN_IDLE")) e.idle = parse_idle(s, "DPSAN_IDLE");
+  if (std::getenv("DPSAN_FAULT_SEED"))
+    c->fault.seed = env_uint("DPSAN_FAULT_SEED", 0, UINT32_MAX, 1);
   if (const char* s = std::getenv("DPSAN_NO_HUGE")) {
     std::string v = s;
     if (v != "0" && v != "1") bad("DPSAN_NO_HUGE", "\"" + v + "\"", "expected 0 or 1 (environment)");
@@ -235,6 +263,7 @@ bool parse_config_text(const std::string& text, const std::string& origin, Confi
       if (k == "eal") parse_eal(v, out);
       else if (k == "fastpath") parse_fastpath(v, out);
       else if (k == "port") parse_ports(v, out);
+      else if (k == "fault") parse_fault(v, out);
       else bad(key, show(v), "unknown key");
     });
     if (out->ports.empty()) bad("port", "(missing)", "at least one [[port]] is needed");

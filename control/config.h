@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "fastpath/engine.h"
+#include "fastpath/port/port.h"
 
 namespace dpsan::control {
 
@@ -28,6 +29,7 @@ struct Config {
   std::vector<unsigned> lcores;          ///< CPUs of the poll cores ([fastpath] lcores)
   std::vector<PortConfig> ports;
   fastpath::EngineConfig engine;
+  fastpath::FaultConfig fault;           ///< [fault]: injected on every port's transmit side
   bool force_no_huge = false;
 };
 

@@ -55,6 +55,7 @@ bool Instance::bring_up(const Config& cfg, std::string* error) {
     *error = std::string("port[0].device = \"loopback\": ") + err;
     return false;
   }
+  if (cfg_.fault.enabled()) port_ = fastpath::fault_port_wrap(port_, cfg_.fault, mbufs_);
   unsigned readers = cfg_.engine.cores + 1;  // poll cores, then the notifier
   qsbr_ = static_cast<rte_rcu_qsbr*>(
       rte_zmalloc("dpsan_qsbr", rte_rcu_qsbr_get_memsize(readers), RTE_CACHE_LINE_SIZE));

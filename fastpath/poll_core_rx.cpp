@@ -193,6 +193,17 @@ void PollCore::on_connect_req_pc(const wire::Frame& fr) {
   // A retransmitted request that is already queued is dropped.
   for (PendingConn* p = pending_head_; p; p = p->next_pc)
     if (p->peer_conn == fr.f.src_conn && p->addr.dst_ip == back.dst_ip) return;
+  // One already accepted means our ACCEPT was lost: send it again. O(connections), but only
+  // for a retransmitted request.
+  for (uint32_t i = 0; i < e_->config().max_conns_per_core; i++) {
+    Conn& c = conns_[i];
+    if (c.state == ConnState::kEstablished && c.peer_id == fr.f.src_conn &&
+        c.addr.dst_ip == back.dst_ip && c.peer_port == src_port) {
+      send_connect_frame(c.addr, wire::kAccept, c.peer_id, c.id, c.local_port, c.peer_port, 0,
+                         c.recvs_posted + e_->config().early_slots);
+      return;
+    }
+  }
 
   Listener* l = e_->listeners.lookup(dst_port);
   bool ok = l != nullptr && (l->ip == 0 || l->ip == back.src_ip);

@@ -46,4 +46,22 @@ Port* ethdev_port_open(uint16_t port_id, rte_mempool* pool, uint16_t queues, uin
  */
 Port* loopback_port_open(unsigned instance, rte_mempool* pool, const char** err);
 
+/** Fault injection rates ([fault] in the configuration); all zero means off. */
+struct FaultConfig {
+  double loss = 0, duplicate = 0, reorder = 0, corrupt = 0;  ///< probabilities per frame
+  uint32_t delay_us = 0;        ///< every frame is held this long
+  uint32_t flap_period_ms = 0;  ///< link down for flap_down_ms at the start of every period
+  uint32_t flap_down_ms = 0;
+  uint64_t seed = 1;            ///< the same seed gives the same faults for the same frames
+  bool enabled() const {
+    return loss > 0 || duplicate > 0 || reorder > 0 || corrupt > 0 || delay_us || flap_period_ms;
+  }
+};
+
+/**
+ * Wrap `inner` (which the result owns from now on) so that its transmit side suffers the
+ * configured faults. Control, at bring-up; the wrapper is owner-core only like any port.
+ */
+Port* fault_port_wrap(Port* inner, const FaultConfig& f, rte_mempool* pool);
+
 }  // namespace dpsan::fastpath
