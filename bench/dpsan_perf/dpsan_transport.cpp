@@ -96,11 +96,7 @@ Result dpsan_pingpong(MiniSwitch& sw, SOCKET a, SOCKET b, uint32_t size, double 
         std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count()));
     if (ca.ov[0].OffsetHigh || cb.ov[0].OffsetHigh) return r.error = "receive failed", r;
   }
-  r.messages = rtts.size();
-  r.msgs_per_s = static_cast<double>(rtts.size()) / seconds;
-  r.rtt_p50_us = percentile_us(rtts, 0.50);
-  r.rtt_p99_us = percentile_us(rtts, 0.99);
-  r.rtt_p999_us = percentile_us(rtts, 0.999);
+  fill_latency(r, rtts, seconds);
   return r;
 }
 

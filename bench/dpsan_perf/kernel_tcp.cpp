@@ -70,11 +70,7 @@ Result tcp_pingpong(uint32_t size, double seconds) {
   echo.join();
   close(a);
   close(b);
-  r.messages = rtts.size();
-  r.msgs_per_s = static_cast<double>(rtts.size()) / seconds;
-  r.rtt_p50_us = percentile_us(rtts, 0.50);
-  r.rtt_p99_us = percentile_us(rtts, 0.99);
-  r.rtt_p999_us = percentile_us(rtts, 0.999);
+  fill_latency(r, rtts, seconds);
   return r;
 }
 

@@ -28,6 +28,15 @@ inline double percentile_us(std::vector<uint64_t>& ns, double q) {
   return static_cast<double>(ns[i]) / 1000.0;
 }
 
+/** Round trips: count, rate and percentiles of the samples (ns). Sorts them. */
+inline void fill_latency(Result& r, std::vector<uint64_t>& rtt_ns, double seconds) {
+  r.messages = rtt_ns.size();
+  r.msgs_per_s = static_cast<double>(rtt_ns.size()) / seconds;
+  r.rtt_p50_us = percentile_us(rtt_ns, 0.50);
+  r.rtt_p99_us = percentile_us(rtt_ns, 0.99);
+  r.rtt_p999_us = percentile_us(rtt_ns, 0.999);
+}
+
 inline void fill_rate(Result& r, uint64_t messages, double seconds) {
   r.messages = messages;
   r.msgs_per_s = static_cast<double>(messages) / seconds;
