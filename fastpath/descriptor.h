@@ -41,7 +41,7 @@ struct PendingConn;
 struct Request {
   ReqKind kind;
   uint8_t nsge;
-  uint16_t unused;
+  uint16_t started;     ///< send: framing began, msg_seq is assigned (owner core only)
   uint32_t total_len;   ///< bytes in the message (send) or room in the buffers (recv)
   uint32_t progress;    ///< bytes moved so far (owner core only)
   uint32_t msg_seq;     ///< send: the message sequence number (owner core only)

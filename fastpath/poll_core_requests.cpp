@@ -35,7 +35,7 @@ void PollCore::on_send_pc(Request* r) {
     return;
   }
   r->progress = 0;
-  r->unused = 0;  // not started: no message number yet
+  r->started = 0;  // no message number yet
   c->send_q.push(r);
   mark_ready(*c);
   ensure_timer(*c);  // a send stalled on credits still needs the peer watched

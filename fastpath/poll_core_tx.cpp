@@ -104,7 +104,7 @@ bool PollCore::send_connect_frame(const wire::L3Addr& addr, uint8_t opcode, uint
  */
 bool PollCore::pump_conn_pc(Conn& c) {
   while (Request* r = c.send_q.head) {
-    if (!r->unused) {
+    if (!r->started) {
       // Decision 8: a message goes only when the peer granted it a receive or an early slot.
       uint32_t m = c.next_send_seq;
       bool granted = seq_lt(m, c.peer_recv_limit) ||
@@ -116,7 +116,7 @@ bool PollCore::pump_conn_pc(Conn& c) {
       }
       c.stalled = false;
       r->msg_seq = m;
-      r->unused = 1;
+      r->started = 1;
       c.next_send_seq++;
     }
     do {
