@@ -52,8 +52,15 @@ class Instance {
   Notifier& notifier() { return notifier_; }
   /** The most recently supplied upcall table (R9). */
   const WSPUPCALLTABLEEX* upcalls() const { return upcalls_->load(std::memory_order_acquire); }
-  /** Wait for a QSBR grace period (e.g. before freeing an unpublished listener). */
-  void synchronize() { rte_rcu_qsbr_synchronize(qsbr_, RTE_QSBR_THRID_INVALID); }
+  /**
+   * Wait for a QSBR grace period (e.g. before freeing an unpublished listener). On the notifier
+   * thread (a close made inside an upcall) the notifier is itself a reader, so it passes its own
+   * id, which rte_rcu_qsbr_synchronize reports quiescent instead of waiting for.
+   */
+  void synchronize() {
+    rte_rcu_qsbr_synchronize(
+        qsbr_, Notifier::on_notifier_thread() ? cfg_.engine.cores : RTE_QSBR_THRID_INVALID);
+  }
   /** Marked in step 1; new SPI calls then fail with WSAENETDOWN. */
   bool stopping() const { return engine_->stopping(); }
 
