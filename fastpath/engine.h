@@ -32,7 +32,7 @@ struct EngineConfig {
   uint32_t cores = 1;                 ///< poll cores
   uint32_t max_conns_per_core = 4096;
   uint32_t max_requests = 131071;     ///< request descriptors (ops in flight, all sockets)
-  uint32_t mbufs = 16383;
+  uint32_t mbufs = 8191;
   uint16_t mbuf_data_room = 9216 + RTE_PKTMBUF_HEADROOM;
   uint32_t early_slots = 4;           ///< early-message slots per connection (R41)
   uint32_t max_registrations = 65536;
