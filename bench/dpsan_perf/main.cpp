@@ -7,18 +7,55 @@
  * built-in loopback port), a 64-byte ping-pong and a 64-byte stream, then prints a table.
  */
 #include <CLI/CLI.hpp>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
+#include <thread>
 #include <pthread.h>
 #include <sched.h>
 
 #include <dpsan/dpsan_stats.h>
 
 #include "dpsan_transport.h"
+#include "json_out.h"
 #include "kernel_tcp.h"
 
 using namespace dpsan::perf;
 
 namespace {
+
+/** A live progress line on stderr for runs longer than a few seconds. */
+class Progress {
+ public:
+  Progress(const char* what, double seconds) {
+    if (seconds <= 3) return;
+    thread_ = std::thread([=, this] {
+      auto t0 = std::chrono::steady_clock::now();
+      std::unique_lock<std::mutex> lk(mu_);
+      while (!cv_.wait_for(lk, std::chrono::seconds(1), [this] { return done_; })) {
+        double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        std::fprintf(stderr, "\r  %s: %.0f of %.0f s", what, el, seconds);
+      }
+      std::fprintf(stderr, "\n");
+    });
+  }
+  ~Progress() {
+    if (!thread_.joinable()) return;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      done_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
 
 void print_table(const std::vector<Result>& rows) {
   std::printf("\n%-11s %-9s %8s %10s %10s %10s %14s %9s\n", "transport", "mode", "size",
@@ -51,6 +88,8 @@ int main(int argc, char** argv) {
   app.add_option("--baseline", baseline, "kernel-tcp or none")
       ->check(CLI::IsMember({"kernel-tcp", "none"}));
   app.add_option("--window", window, "stream: messages in flight")->check(CLI::Range(1u, 1024u));
+  std::string json;
+  app.add_option("--json", json, "also write the results to FILE (schema in json_out.h)");
   bool verbose = false;
   app.add_flag("--verbose", verbose, "print the provider's counters after each dpsan run");
   CLI11_PARSE(app, argc, argv);
@@ -99,11 +138,13 @@ int main(int argc, char** argv) {
   };
   if (pingpong && pair("pingpong")) {
     std::fprintf(stderr, "running dpsan pingpong, %u B, %.1f s\n", size, duration);
+    Progress p("dpsan pingpong", duration);
     rows.push_back(dpsan_pingpong(sw, a, b, size, duration));
     counters("pingpong");
   }
   if (stream && pair("stream")) {
     std::fprintf(stderr, "running dpsan stream, %u B, %.1f s\n", size, duration);
+    Progress p("dpsan stream", duration);
     rows.push_back(dpsan_stream(sw, a, b, size, duration, window));
     counters("stream");
   }
@@ -111,14 +152,20 @@ int main(int argc, char** argv) {
   if (baseline == "kernel-tcp") {
     if (pingpong) {
       std::fprintf(stderr, "running kernel-tcp pingpong, %u B, %.1f s\n", size, duration);
+      Progress p("kernel-tcp pingpong", duration);
       rows.push_back(tcp_pingpong(size, duration));
     }
     if (stream) {
       std::fprintf(stderr, "running kernel-tcp stream, %u B, %.1f s\n", size, duration);
+      Progress p("kernel-tcp stream", duration);
       rows.push_back(tcp_stream(size, duration));
     }
   }
   print_table(rows);
+  if (!json.empty() && !write_json(json, rows)) {
+    std::fprintf(stderr, "dpsan-perf: cannot write --json %s\n", json.c_str());
+    return 1;
+  }
   // Ratios against the baseline measured in this run.
   for (const Result& d : rows) {
     if (d.transport != "dpsan" || !d.error.empty()) continue;
