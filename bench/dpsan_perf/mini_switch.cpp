@@ -28,7 +28,9 @@ int WSPAPI complete_overlapped(SOCKET, LPWSAOVERLAPPED ov, DWORD error, DWORD by
   return 0;
 }
 
-WSPUPCALLTABLEEX upcall_table() {
+}  // namespace
+
+WSPUPCALLTABLEEX MiniSwitch::upcall_table() {
   WSPUPCALLTABLEEX t{};
   t.lpWPUCreateSocketHandle = create_socket_handle;
   t.lpWPUCloseSocketHandle = close_socket_handle;
@@ -37,8 +39,6 @@ WSPUPCALLTABLEEX upcall_table() {
   t.lpWPUCompleteOverlappedRequest = complete_overlapped;
   return t;
 }
-
-}  // namespace
 
 bool Event::wait(int timeout_ms) const {
   auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);

@@ -26,6 +26,8 @@ class MiniSwitch {
   /** Called from WPUCompleteOverlappedRequest before it publishes (tests count completions). */
   static inline void (*on_complete)(LPWSAOVERLAPPED ov, DWORD error) = nullptr;
 
+  /** The switch's upcall table (the same every time). */
+  static WSPUPCALLTABLEEX upcall_table();
   /** WSPStartupEx with this switch's upcall table. @return 0 or the WSA code. */
   int startup();
   int cleanup();
