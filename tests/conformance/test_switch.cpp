@@ -508,20 +508,25 @@ int TestSwitch::up_complete(int t, SOCKET s, LPWSAOVERLAPPED ov, DWORD error, DW
   return 0;
 }
 
-BOOL TestSwitch::up_set_event(int t, WSAEVENT ev, LPINT err) {
+Event* TestSwitch::event_upcall(Up k, int t, WSAEVENT ev, const char* name) {
   Event* e = nullptr;
   {
     std::lock_guard<std::mutex> lk(mu_);
-    Record& r = push_locked(Up::SetEvent, t);
+    Record& r = push_locked(k, t);
     r.event = ev;
     if (events_.count(ev) == 0) {
-      violation_locked("WPUSetEvent(" + hex(reinterpret_cast<uintptr_t>(ev)) +
+      violation_locked(std::string(name) + "(" + hex(reinterpret_cast<uintptr_t>(ev)) +
                        "): not an event of this test");
     } else {
       e = static_cast<Event*>(ev);
     }
   }
   cv_.notify_all();
+  return e;
+}
+
+BOOL TestSwitch::up_set_event(int t, WSAEVENT ev, LPINT err) {
+  Event* e = event_upcall(Up::SetEvent, t, ev, "WPUSetEvent");
   if (e == nullptr) {
     set_err(err, WSA_INVALID_HANDLE);
     return FALSE;
@@ -536,19 +541,7 @@ BOOL TestSwitch::up_set_event(int t, WSAEVENT ev, LPINT err) {
 }
 
 BOOL TestSwitch::up_reset_event(int t, WSAEVENT ev, LPINT err) {
-  Event* e = nullptr;
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    Record& r = push_locked(Up::ResetEvent, t);
-    r.event = ev;
-    if (events_.count(ev) == 0) {
-      violation_locked("WPUResetEvent(" + hex(reinterpret_cast<uintptr_t>(ev)) +
-                       "): not an event of this test");
-    } else {
-      e = static_cast<Event*>(ev);
-    }
-  }
-  cv_.notify_all();
+  Event* e = event_upcall(Up::ResetEvent, t, ev, "WPUResetEvent");
   if (e == nullptr) {
     set_err(err, WSA_INVALID_HANDLE);
     return FALSE;

@@ -205,6 +205,8 @@ class TestSwitch {
   int up_complete(int t, SOCKET s, LPWSAOVERLAPPED ov, DWORD error, DWORD bytes, LPINT err);
   BOOL up_set_event(int t, WSAEVENT ev, LPINT err);
   BOOL up_reset_event(int t, WSAEVENT ev, LPINT err);
+  /** Record a set/reset upcall; @return the test's event, or nullptr (a violation). */
+  Event* event_upcall(Up k, int t, WSAEVENT ev, const char* name);
   /** Upcalls dpsan must never make (events, APCs, messages, select, IFS, paths). */
   void up_unexpected(int t, Up k, const char* why);
 
