@@ -97,6 +97,35 @@ void parse_ipv4_prefix(const std::string& s, const std::string& key, PortConfig*
   p->ipv4 = a.s_addr;
 }
 
+/** bind = "IP[:PORT]" of a uring port: the address it serves and its UDP port (21316 if none). */
+uint32_t parse_bind(const std::string& s, const std::string& key, PortConfig* p) {
+  std::string addr = s;
+  p->bind_port = 21316;
+  if (auto colon = s.find(':'); colon != std::string::npos) {
+    addr = s.substr(0, colon);
+    std::string port = s.substr(colon + 1);
+    bool digits = !port.empty() && port.size() <= 5 &&
+                  port.find_first_not_of("0123456789") == std::string::npos;
+    long v = digits ? std::strtol(port.c_str(), nullptr, 10) : 0;
+    if (v < 1 || v > 65535) bad(key, "\"" + s + "\"", "expected a UDP port 1..65535 after the colon");
+    p->bind_port = static_cast<uint16_t>(v);
+  }
+  in_addr a{};
+  if (inet_pton(AF_INET, addr.c_str(), &a) != 1 || a.s_addr == 0 || a.s_addr == INADDR_BROADCAST)
+    bad(key, "\"" + s + "\"", "expected a local IPv4 address and optional port, such as 198.18.0.2:21316");
+  return a.s_addr;
+}
+
+/** A uring port needs bind; ipv4, if given too, must name the same address; no device. */
+void check_uring_port(PortConfig* p, const std::string& where, bool have_bind, bool have_ip,
+                      uint32_t bind_ip) {
+  if (!have_bind) bad(where + ".bind", "(missing)", "a backend = \"uring\" port needs bind = \"IP[:PORT]\"");
+  if (!p->device.empty()) bad(where + ".device", "\"" + p->device + "\"", "a uring port has no device");
+  if (have_ip && p->ipv4 != bind_ip) bad(where + ".ipv4", "(differs from bind)", "must be the address of bind");
+  p->ipv4 = bind_ip;
+  p->prefix = 32;
+}
+
 template <class F>
 void for_keys(const toml::value& table, const std::string& where, F&& f) {
   if (!table.is_table()) bad(where, show(table), "expected a table");
@@ -192,11 +221,21 @@ void parse_ports(const toml::value& v, Config* c) {
   for (const auto& t : v.as_array()) {
     PortConfig p;
     std::string where = "port[" + std::to_string(i++) + "]";
-    bool have_ip = false;
+    bool have_ip = false, have_bind = false;
+    uint32_t bind_ip = 0;
     for_keys(t, where, [&](const std::string& k, const toml::value& x, const std::string& key) {
       if (k == "device") {
         if (!x.is_string()) bad(key, show(x), "expected a string");
         p.device = x.as_string().str;
+      } else if (k == "backend") {
+        if (!x.is_string() || (x.as_string().str != "ethdev" && x.as_string().str != "uring"))
+          bad(key, show(x), "expected \"ethdev\" or \"uring\"");
+        p.backend = x.as_string().str == "uring" ? PortConfig::Backend::kUring
+                                                 : PortConfig::Backend::kEthdev;
+      } else if (k == "bind") {
+        if (!x.is_string()) bad(key, show(x), "expected a string such as \"198.18.0.2:21316\"");
+        bind_ip = parse_bind(x.as_string().str, key, &p);
+        have_bind = true;
       } else if (k == "ipv4") {
         if (!x.is_string()) bad(key, show(x), "expected a string such as \"198.18.0.1/24\"");
         parse_ipv4_prefix(x.as_string().str, key, &p);
@@ -205,6 +244,12 @@ void parse_ports(const toml::value& v, Config* c) {
         bad(key, show(x), "unknown key");
       }
     });
+    if (p.backend == PortConfig::Backend::kUring) {
+      check_uring_port(&p, where, have_bind, have_ip, bind_ip);
+      c->ports.push_back(p);
+      continue;
+    }
+    if (have_bind) bad(where + ".bind", "(set)", "only a backend = \"uring\" port binds a UDP socket");
     if (p.device.empty()) bad(where + ".device", "(missing)", "every port needs a device");
     if (!have_ip) bad(where + ".ipv4", "(missing)", "every port needs an address");
     if (p.device != "loopback")

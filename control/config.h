@@ -19,9 +19,12 @@
 namespace dpsan::control {
 
 struct PortConfig {
-  std::string device;     ///< "loopback", or a DPDK vdev string / PCI address
+  enum class Backend : uint8_t { kEthdev, kUring };
+  Backend backend = Backend::kEthdev;  ///< backend = "ethdev" (default) or "uring"
+  std::string device;     ///< ethdev: "loopback", or a DPDK vdev string / PCI address
   uint32_t ipv4 = 0;      ///< network order
   uint8_t prefix = 32;
+  uint16_t bind_port = 21316;  ///< uring: bind = "IP[:PORT]" (IP is ipv4; host order)
 };
 
 struct Config {

@@ -10,6 +10,7 @@
 #include "eal.h"
 #include "fastpath/poll_core.h"
 #include "fastpath/port/port.h"
+#include "fastpath/port/uring_port.h"
 
 namespace dpsan::control {
 
@@ -50,11 +51,7 @@ bool Instance::bring_up(const Config& cfg, std::string* error) {
     return false;
   }
   const char* err = nullptr;
-  port_ = fastpath::loopback_port_open(id_, mbufs_, &err);
-  if (port_ == nullptr) {
-    *error = std::string("port[0].device = \"loopback\": ") + err;
-    return false;
-  }
+  if (!open_port(error)) return false;
   if (cfg_.fault.enabled()) port_ = fastpath::fault_port_wrap(port_, cfg_.fault, mbufs_);
   unsigned readers = cfg_.engine.cores + 1;  // poll cores, then the notifier
   qsbr_ = static_cast<rte_rcu_qsbr*>(
@@ -81,6 +78,24 @@ bool Instance::bring_up(const Config& cfg, std::string* error) {
   }
   lcores_running_ = true;
   return true;
+}
+
+bool Instance::open_port(std::string* error) {
+  const PortConfig& pc = cfg_.ports.front();
+  if (pc.backend == PortConfig::Backend::kUring) {
+    fastpath::UringPortConfig u;
+    u.bind_ip = pc.ipv4;
+    u.bind_port = pc.bind_port;
+    u.queues = static_cast<uint16_t>(cfg_.engine.cores);
+    std::string why;
+    port_ = fastpath::uring_port_open(u, mbufs_, &why);
+    if (port_ == nullptr) *error = "port[0] (backend \"uring\"): " + why;
+    return port_ != nullptr;
+  }
+  const char* err = nullptr;
+  port_ = fastpath::loopback_port_open(id_, mbufs_, &err);
+  if (port_ == nullptr) *error = std::string("port[0].device = \"loopback\": ") + err;
+  return port_ != nullptr;
 }
 
 void Instance::stop_lcores() {

@@ -66,6 +66,8 @@ class Instance {
 
  private:
   void stop_lcores();
+  /** Open the configured port (cfg_.ports[0]) into port_. @return false with *error set. */
+  bool open_port(std::string* error);
 
   unsigned id_;
   const std::atomic<const WSPUPCALLTABLEEX*>* upcalls_;
