@@ -476,8 +476,9 @@ uint16_t UringPort::tx_burst(uint16_t qi, rte_mbuf** pkts, uint16_t n) {
     i += k;
     sends++;
   }
-  // One system call for the whole burst; sends that complete at once post their CQEs now.
-  if (sends) io_uring_submit(&q.ring);
+  // One system call for the whole burst; sends that complete at once post their CQEs now, and
+  // the same call runs deferred receive work, so the next rx_burst finds its CQEs without one.
+  if (sends) io_uring_submit_and_get_events(&q.ring);
   return static_cast<uint16_t>(i);
 }
 

@@ -328,6 +328,48 @@ TEST(Config, ParseConfigText_PortDeviceRules) {
   for (const BadCase& c : cases) expect_error(c);
 }
 
+// A uring port: bind = "IP[:PORT]" names the address it serves (ipv4, if given, must agree) and
+// its UDP port, 21316 by default.
+TEST(Config, ParseConfigText_UringPortBindsAnAddressAndPort) {
+  Parsed p = parse("[[port]]\nbackend = \"uring\"\nbind = \"198.18.0.2\"\n");
+  ASSERT_TRUE(p.ok) << p.err;
+  ASSERT_EQ(p.cfg.ports.size(), 1u);
+  EXPECT_EQ(p.cfg.ports[0].backend, PortConfig::Backend::kUring);
+  EXPECT_EQ(p.cfg.ports[0].ipv4, inet_addr("198.18.0.2"));
+  EXPECT_EQ(p.cfg.ports[0].bind_port, 21316);
+  EXPECT_EQ(p.cfg.engine.served_ip, inet_addr("198.18.0.2"));
+
+  p = parse("[[port]]\nbind = \"127.0.0.5:4000\"\nipv4 = \"127.0.0.5/8\"\nbackend = \"uring\"\n");
+  ASSERT_TRUE(p.ok) << p.err;
+  EXPECT_EQ(p.cfg.ports[0].ipv4, inet_addr("127.0.0.5"));
+  EXPECT_EQ(p.cfg.ports[0].bind_port, 4000);
+
+  p = parse("[[port]]\nbackend = \"ethdev\"\ndevice = \"loopback\"\nipv4 = \"127.0.0.1\"\n");
+  ASSERT_TRUE(p.ok) << p.err;
+  EXPECT_EQ(p.cfg.ports[0].backend, PortConfig::Backend::kEthdev);
+}
+
+TEST(Config, ParseConfigText_UringPortRules) {
+  const std::string u = "[[port]]\nbackend = \"uring\"\n";
+  const BadCase cases[] = {
+      {"unknown backend", "[[port]]\nbackend = \"xdp\"\nbind = \"127.0.0.2\"\n", "port[0].backend", "\"xdp\""},
+      {"backend not a string", "[[port]]\nbackend = 1\n", "port[0].backend", "1"},
+      {"no bind", u + "ipv4 = \"127.0.0.2/32\"\n", "port[0].bind", "(missing)"},
+      {"bind not a string", u + "bind = 5\n", "port[0].bind", "5"},
+      {"bind any", u + "bind = \"0.0.0.0:21316\"\n", "port[0].bind", "\"0.0.0.0:21316\""},
+      {"bind a name", u + "bind = \"localhost\"\n", "port[0].bind", "\"localhost\""},
+      {"bind port 0", u + "bind = \"127.0.0.2:0\"\n", "port[0].bind", "\"127.0.0.2:0\""},
+      {"bind port too big", u + "bind = \"127.0.0.2:65536\"\n", "port[0].bind", "\"127.0.0.2:65536\""},
+      {"bind port empty", u + "bind = \"127.0.0.2:\"\n", "port[0].bind", "\"127.0.0.2:\""},
+      {"bind port not a number", u + "bind = \"127.0.0.2:x1\"\n", "port[0].bind", "\"127.0.0.2:x1\""},
+      {"ipv4 differs", u + "bind = \"127.0.0.2\"\nipv4 = \"127.0.0.3/32\"\n", "port[0].ipv4", "differs"},
+      {"a device too", u + "bind = \"127.0.0.2\"\ndevice = \"loopback\"\n", "port[0].device", "\"loopback\""},
+      {"bind on an ethdev port", "[[port]]\ndevice = \"loopback\"\nipv4 = \"127.0.0.1\"\nbind = \"127.0.0.1\"\n",
+       "port[0].bind", "(set)"},
+  };
+  for (const BadCase& c : cases) expect_error(c);
+}
+
 TEST(Config, ParseConfigText_ErrorMessageIsOneLine) {
   // The contract (config.h) promises "a one-line message naming the key and value", and
   // WSPStartupEx prints it as one stderr line. Values that are arrays or tables must be shown
