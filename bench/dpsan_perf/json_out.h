@@ -3,7 +3,7 @@
  * @file
  * dpsan-perf --json FILE. The schema (README "dpsan-perf JSON"):
  *   { "tool": "dpsan-perf", "version": 1, "runs": [ {
- *       "transport": "dpsan" | "kernel-tcp", "mode": "pingpong" | "stream", "size": bytes,
+ *       "transport": "dpsan" | "dpsan-uring" | "kernel-tcp", "mode": "pingpong" | "stream", "size": bytes,
  *       "rtt_us": { "p50": x, "p99": x, "p999": x },   // ping-pong only; 0 for stream
  *       "msgs_per_s": x, "gbps": x, "messages": n, "error": "..."  // error only if it failed
  *   } ] }

@@ -10,10 +10,13 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <mutex>
 #include <thread>
 #include <pthread.h>
 #include <sched.h>
+#include <unistd.h>
 
 #include <dpsan/dpsan_stats.h>
 
@@ -57,6 +60,29 @@ class Progress {
   std::thread thread_;
 };
 
+/**
+ * Bring dpsan up on a uring port serving 127.0.0.1 (UDP 21316), through a configuration file of
+ * our own. @return false when it cannot; `required` says whether that is an error or a skip.
+ */
+bool uring_startup(MiniSwitch& sw, bool required) {
+  std::string path = "/tmp/dpsan-perf-uring-" + std::to_string(getpid()) + ".toml";
+  {
+    std::ofstream f(path);
+    f << "[[port]]\nbackend = \"uring\"\nbind = \"127.0.0.1:21316\"\n";
+  }
+  const char* old = std::getenv("DPSAN_CONFIG");
+  std::string saved = old ? old : "";
+  setenv("DPSAN_CONFIG", path.c_str(), 1);
+  int rc = sw.startup();
+  unlink(path.c_str());
+  if (old) setenv("DPSAN_CONFIG", saved.c_str(), 1);
+  else unsetenv("DPSAN_CONFIG");
+  if (rc != 0)
+    std::fprintf(stderr, "dpsan-perf: the uring layout cannot start (WSPStartupEx %d, the line above says why)%s\n",
+                 rc, required ? "" : "; its rows are left out");
+  return rc == 0;
+}
+
 void print_table(const std::vector<Result>& rows) {
   std::printf("\n%-11s %-9s %8s %10s %10s %10s %14s %9s\n", "transport", "mode", "size",
               "p50_us", "p99_us", "p99.9_us", "msgs/s", "Gbit/s");
@@ -92,11 +118,22 @@ int main(int argc, char** argv) {
   app.add_option("--json", json, "also write the results to FILE (schema in json_out.h)");
   bool verbose = false;
   app.add_flag("--verbose", verbose, "print the provider's counters after each dpsan run");
+  std::string layout = "all";
+  app.add_option("--layout", layout,
+                 "ethdev (the embedded default, or DPSAN_CONFIG), uring (a uring port on "
+                 "127.0.0.1:21316) or all (both, uring skipped where io_uring is unavailable)")
+      ->check(CLI::IsMember({"ethdev", "uring", "all"}));
   CLI11_PARSE(app, argc, argv);
 
   MiniSwitch sw;
-  if (int rc = sw.startup()) {
-    std::fprintf(stderr, "dpsan-perf: WSPStartupEx failed: %d\n", rc);
+  bool want_ethdev = layout != "uring", want_uring = layout != "ethdev";
+  std::vector<Result> rows;
+  if (want_ethdev) {
+    if (int rc = sw.startup()) {
+      std::fprintf(stderr, "dpsan-perf: WSPStartupEx failed: %d\n", rc);
+      return 1;
+    }
+  } else if (!uring_startup(sw, true)) {
     return 1;
   }
   // The embedded default put its poll core on the last CPU we may use (chosen from this
@@ -112,7 +149,6 @@ int main(int argc, char** argv) {
       }
     pthread_setaffinity_np(pthread_self(), sizeof cpus, &cpus);
   }
-  std::vector<Result> rows;
   SOCKET a, b;
   uint16_t port = 7000;
   bool pingpong = mode != "stream", stream = mode != "pingpong";
@@ -136,19 +172,29 @@ int main(int argc, char** argv) {
                  (unsigned long long)st.drops_no_conn, (unsigned long long)st.credit_stalls,
                  (unsigned long long)st.ops_in_flight, (unsigned long long)st.mbufs_in_use);
   };
-  if (pingpong && pair("pingpong")) {
-    std::fprintf(stderr, "running dpsan pingpong, %u B, %.1f s\n", size, duration);
-    Progress p("dpsan pingpong", duration);
-    rows.push_back(dpsan_pingpong(sw, a, b, size, duration));
-    counters("pingpong");
-  }
-  if (stream && pair("stream")) {
-    std::fprintf(stderr, "running dpsan stream, %u B, %.1f s\n", size, duration);
-    Progress p("dpsan stream", duration);
-    rows.push_back(dpsan_stream(sw, a, b, size, duration, window));
-    counters("stream");
-  }
-  sw.cleanup();
+  // One layout: the instance that is up now, labelled `transport` in the results.
+  auto run_layout = [&](const char* transport) {
+    if (pingpong && pair("pingpong")) {
+      std::fprintf(stderr, "running %s pingpong, %u B, %.1f s\n", transport, size, duration);
+      Progress p("pingpong", duration);
+      rows.push_back(dpsan_pingpong(sw, a, b, size, duration));
+      rows.back().transport = transport;
+      counters("pingpong");
+    }
+    if (stream && pair("stream")) {
+      std::fprintf(stderr, "running %s stream, %u B, %.1f s\n", transport, size, duration);
+      Progress p("stream", duration);
+      rows.push_back(dpsan_stream(sw, a, b, size, duration, window));
+      rows.back().transport = transport;
+      counters("stream");
+    }
+    sw.cleanup();
+  };
+  if (want_ethdev) run_layout("dpsan");
+  // The EAL and its poll lcore stay for the process; the next startup builds a new instance
+  // on a uring port instead.
+  if (want_ethdev && want_uring && !uring_startup(sw, false)) want_uring = false;
+  if (want_uring) run_layout("dpsan-uring");
   if (baseline == "kernel-tcp") {
     if (pingpong) {
       std::fprintf(stderr, "running kernel-tcp pingpong, %u B, %.1f s\n", size, duration);
@@ -168,13 +214,15 @@ int main(int argc, char** argv) {
   }
   // Ratios against the baseline measured in this run.
   for (const Result& d : rows) {
-    if (d.transport != "dpsan" || !d.error.empty()) continue;
+    if (d.transport == "kernel-tcp" || !d.error.empty()) continue;
     for (const Result& k : rows) {
       if (k.transport != "kernel-tcp" || k.mode != d.mode || !k.error.empty()) continue;
       if (d.mode == "pingpong" && d.rtt_p50_us > 0)
-        std::printf("pingpong p50: dpsan is %.1fx lower than kernel TCP\n", k.rtt_p50_us / d.rtt_p50_us);
+        std::printf("pingpong p50: %s is %.1fx lower than kernel TCP\n", d.transport.c_str(),
+                    k.rtt_p50_us / d.rtt_p50_us);
       if (d.mode == "stream" && k.msgs_per_s > 0)
-        std::printf("stream rate: dpsan is %.1fx kernel TCP\n", d.msgs_per_s / k.msgs_per_s);
+        std::printf("stream rate: %s is %.1fx kernel TCP\n", d.transport.c_str(),
+                    d.msgs_per_s / k.msgs_per_s);
     }
   }
   for (const Result& r : rows)

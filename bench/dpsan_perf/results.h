@@ -10,7 +10,7 @@
 namespace dpsan::perf {
 
 struct Result {
-  std::string transport;  ///< "dpsan" or "kernel-tcp"
+  std::string transport;  ///< "dpsan" (ethdev layout), "dpsan-uring" or "kernel-tcp"
   std::string mode;       ///< "pingpong" or "stream"
   uint32_t size = 0;
   double rtt_p50_us = 0, rtt_p99_us = 0, rtt_p999_us = 0;
