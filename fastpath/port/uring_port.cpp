@@ -3,9 +3,11 @@
  * @file
  * The uring back-end (uring_port.h says what it does). Per queue:
  *
- *   socket  <-- multishot recvmsg (buffer group 0) --  buffer ring: kBufs mbufs, bid = slot
+ *   socket  <-- multishot recvmsg (buffer group 0) --  buffer ring: kGroBufs 64 KiB buffers
+ *                                                       (GRO) or kBufs mbufs; bid = slot
  *           <-- sendmsg per TX slot (kSlots), GSO batch of up to kMaxSeg frames each
- *   CQ ----> reap_pc(): recv CQE -> headers written in front, frame to the stash; buffer refilled
+ *   CQ ----> reap_pc(): recv CQE -> frame(s) to the stash (copied out with GRO; in place, the
+ *                                   headers written in front, without); buffer refilled
  *                       send CQE -> the slot's mbufs freed, slot free again
  *   rx_burst hands frames out of the stash.
  */
@@ -31,6 +33,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <rte_malloc.h>
+
 #include "fastpath/wire/header.h"
 #include "uring_frame.h"
 
@@ -41,6 +45,9 @@ namespace {
 constexpr unsigned kSqEntries = 256;
 constexpr unsigned kCqEntries = 2048;  // every send slot and every buffer can complete at once
 constexpr unsigned kBufs = 512;        ///< receive buffers per queue (buffer ring entries)
+constexpr unsigned kGroBufs = 64;      ///< with GRO: 64 KiB receive buffers per queue
+constexpr uint32_t kGroBufLen = 65536 + 128;  ///< a coalesced datagram (< 64 KiB) and its metadata
+constexpr uint32_t kCtrlLen = CMSG_SPACE(sizeof(int));  ///< the UDP_GRO segment size
 constexpr unsigned kSlots = 128;       ///< sendmsg operations in flight per queue
 constexpr unsigned kMaxSeg = 64;       ///< UDP_MAX_SEGMENTS of older kernels
 constexpr unsigned kGsoMaxBytes = 60000;  ///< payload of one GSO send (< 64 KiB with headers)
@@ -49,6 +56,7 @@ constexpr uint64_t kRecvTag = 1ull << 63;
 constexpr uint16_t kMaxMtu = 9000;
 static_assert((kBufs & (kBufs - 1)) == 0 && (kStash & (kStash - 1)) == 0, "powers of two");
 static_assert(kBufs <= 32768, "buffer ids are 16 bits and the ring size at most 32768");
+static_assert((kGroBufs & (kGroBufs - 1)) == 0 && kGroBufs <= kBufs, "a power of two, <= kBufs");
 
 // Receive buffer layout inside an mbuf (controllen 0, namelen = sizeof(sockaddr_in)):
 //   buf_addr + kFrameOff: [Ethernet|IPv4|UDP written here (42)] [payload]
@@ -69,7 +77,7 @@ struct Counter {
 
 struct QueueStats {
   Counter tx_frames, tx_sends, tx_gso_sends, tx_errors, tx_dropped;
-  Counter rx_frames, rx_dropped, rx_rearms, rx_no_mbuf;
+  Counter rx_frames, rx_datagrams, rx_dropped, rx_rearms, rx_no_mbuf;
 };
 
 /** One sendmsg in flight: its message, and the frames whose payloads it points into. */
@@ -89,6 +97,9 @@ struct Queue {
   int fd = -1;
   io_uring_buf_ring* br = nullptr;
   size_t br_bytes = 0;
+  unsigned nbufs = kBufs;          ///< buffer ring entries (kGroBufs with GRO)
+  bool gro = false;                ///< GRO mode: big buffers of our own, segments copied out
+  uint8_t* gro_mem = nullptr;      ///< GRO mode: kGroBufs buffers of kGroBufLen (rte_malloc)
   rte_mbuf* bufs[kBufs] = {};      ///< bid -> the mbuf the kernel may fill (nullptr: a hole)
   uint16_t holes[kBufs];           ///< bids waiting for an mbuf
   unsigned nholes = 0;
@@ -155,6 +166,8 @@ class UringPort final : public Port {
   void refill_pc(Queue& q, uint16_t bid, unsigned* added);
   void reap_pc(Queue& q);
   void on_recv_pc(Queue& q, const io_uring_cqe* cqe, unsigned* added);
+  void on_recv_gro_pc(Queue& q, const io_uring_cqe* cqe, uint16_t bid);
+  bool stash_frame_pc(Queue& q, const sockaddr_in& from, const uint8_t* payload, uint16_t len);
   void on_send_pc(Queue& q, const io_uring_cqe* cqe);
   unsigned batch_pc(Queue& q, rte_mbuf** pkts, unsigned n, const uring::Datagram& first,
                     TxSlot& s);
@@ -197,6 +210,8 @@ bool UringPort::open_socket(Queue& q, std::string* err) {
   int seg = 0;
   socklen_t len = sizeof seg;
   q.gso = cfg_.gso && getsockopt(q.fd, SOL_UDP, UDP_SEGMENT, &seg, &len) == 0;
+  q.gro = cfg_.gro && setsockopt(q.fd, SOL_UDP, UDP_GRO, &one, sizeof one) == 0;
+  q.nbufs = q.gro ? kGroBufs : kBufs;
   return true;
 }
 
@@ -214,7 +229,7 @@ bool UringPort::open_ring(Queue& q, std::string* err) {
   q.ring_ok = true;
   // The buffer ring, by hand (liburing 2.3 has no io_uring_setup_buf_ring): page-aligned
   // memory shared with the kernel, registered as buffer group 0.
-  q.br_bytes = kBufs * sizeof(io_uring_buf);
+  q.br_bytes = q.nbufs * sizeof(io_uring_buf);
   void* mem = mmap(nullptr, q.br_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
   if (mem == MAP_FAILED) {
     *err = "cannot map the buffer ring: " + errno_text(errno);
@@ -224,7 +239,7 @@ bool UringPort::open_ring(Queue& q, std::string* err) {
   io_uring_buf_ring_init(q.br);
   io_uring_buf_reg reg{};
   reg.ring_addr = reinterpret_cast<uintptr_t>(mem);
-  reg.ring_entries = kBufs;
+  reg.ring_entries = q.nbufs;
   reg.bgid = 0;
   rc = io_uring_register_buf_ring(&q.ring, &reg, 0);
   if (rc < 0) {
@@ -232,15 +247,24 @@ bool UringPort::open_ring(Queue& q, std::string* err) {
            kernel_release() + ")";
     return false;
   }
+  if (q.gro) {
+    // Coalesced datagrams do not fit an mbuf: GRO receives into 64 KiB buffers of hugepage
+    // memory that never leave the port, and each segment is copied out into an mbuf.
+    q.gro_mem = static_cast<uint8_t*>(rte_malloc("dpsan_uring_gro", size_t{kGroBufs} * kGroBufLen, 64));
+    if (q.gro_mem == nullptr) {
+      *err = "cannot allocate the GRO receive buffers (" + std::to_string(kGroBufs * kGroBufLen >> 20) + " MiB)";
+      return false;
+    }
+  }
   unsigned added = 0;
-  for (unsigned b = 0; b < kBufs; b++) refill_pc(q, static_cast<uint16_t>(b), &added);
+  for (unsigned b = 0; b < q.nbufs; b++) refill_pc(q, static_cast<uint16_t>(b), &added);
   io_uring_buf_ring_advance(q.br, static_cast<int>(added));
-  if (q.nholes == kBufs) {
+  if (q.nholes == q.nbufs) {
     *err = "the packet pool has no mbufs for the receive buffers";
     return false;
   }
   q.rx_mh.msg_namelen = sizeof(sockaddr_in);
-  q.rx_mh.msg_controllen = 0;
+  q.rx_mh.msg_controllen = q.gro ? kCtrlLen : 0;
   return true;
 }
 
@@ -270,6 +294,12 @@ bool UringPort::open(std::string* err) {
 }
 
 void UringPort::refill_pc(Queue& q, uint16_t bid, unsigned* added) {
+  if (q.gro) {  // the same buffer goes back
+    io_uring_buf_ring_add(q.br, q.gro_mem + size_t{bid} * kGroBufLen, kGroBufLen, bid,
+                          io_uring_buf_ring_mask(q.nbufs), static_cast<int>(*added));
+    ++*added;
+    return;
+  }
   rte_mbuf* m = rte_pktmbuf_alloc(pool_);
   if (m == nullptr) {
     q.st.rx_no_mbuf.add(1);
@@ -279,7 +309,7 @@ void UringPort::refill_pc(Queue& q, uint16_t bid, unsigned* added) {
   q.bufs[bid] = m;
   auto* base = static_cast<uint8_t*>(m->buf_addr);
   io_uring_buf_ring_add(q.br, base + kKernOff, m->buf_len - kKernOff, bid,
-                        io_uring_buf_ring_mask(kBufs), static_cast<int>(*added));
+                        io_uring_buf_ring_mask(q.nbufs), static_cast<int>(*added));
   ++*added;
 }
 
@@ -309,7 +339,14 @@ void UringPort::on_recv_pc(Queue& q, const io_uring_cqe* cqe, unsigned* added) {
   if (!(cqe->flags & IORING_CQE_F_MORE)) q.armed = false;
   if (!(cqe->flags & IORING_CQE_F_BUFFER)) return;  // an error without data
   auto bid = static_cast<uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
-  if (bid >= kBufs || q.bufs[bid] == nullptr) return;  // not ours: cannot happen
+  if (bid >= q.nbufs) return;  // not ours: cannot happen
+  q.st.rx_datagrams.add(1);
+  if (q.gro) {
+    on_recv_gro_pc(q, cqe, bid);
+    refill_pc(q, bid, added);
+    return;
+  }
+  if (q.bufs[bid] == nullptr) return;  // not ours: cannot happen
   rte_mbuf* m = q.bufs[bid];
   q.bufs[bid] = nullptr;
   refill_pc(q, bid, added);
@@ -336,6 +373,59 @@ void UringPort::on_recv_pc(Queue& q, const io_uring_cqe* cqe, unsigned* added) {
   m->pkt_len = m->data_len;
   q.stash[q.stash_tail++ % kStash] = m;
   q.st.rx_frames.add(1);
+}
+
+/** A copy of one datagram as a whole frame, into a new mbuf, for rx_burst. */
+bool UringPort::stash_frame_pc(Queue& q, const sockaddr_in& from, const uint8_t* payload, uint16_t len) {
+  if (q.stash_tail - q.stash_head >= kStash ||
+      uring::kL2L4Len + len + RTE_PKTMBUF_HEADROOM > rte_pktmbuf_data_room_size(pool_)) {
+    q.st.rx_dropped.add(1);
+    return false;
+  }
+  rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+  if (m == nullptr) {
+    q.st.rx_no_mbuf.add(1);
+    q.st.rx_dropped.add(1);
+    return false;
+  }
+  uint8_t* f = rte_pktmbuf_mtod(m, uint8_t*);
+  uring::write_headers(f, from.sin_addr.s_addr, ntohs(from.sin_port), cfg_.bind_ip, wire::kUdpPort, len);
+  std::memcpy(f + uring::kL2L4Len, payload, len);
+  m->data_len = static_cast<uint16_t>(uring::kL2L4Len + len);
+  m->pkt_len = m->data_len;
+  q.stash[q.stash_tail++ % kStash] = m;
+  q.st.rx_frames.add(1);
+  return true;
+}
+
+/**
+ * GRO: one completion may hold several datagrams of one sender, `gso_size` bytes each (the last
+ * may be shorter), coalesced by the kernel. Each becomes a frame of its own.
+ */
+void UringPort::on_recv_gro_pc(Queue& q, const io_uring_cqe* cqe, uint16_t bid) {
+  uint8_t* buf = q.gro_mem + size_t{bid} * kGroBufLen;
+  msghdr mh = q.rx_mh;
+  io_uring_recvmsg_out* out = io_uring_recvmsg_validate(buf, cqe->res, &mh);
+  if (out == nullptr || out->namelen != sizeof(sockaddr_in) || (out->flags & MSG_TRUNC) ||
+      out->payloadlen > io_uring_recvmsg_payload_length(out, cqe->res, &mh)) {
+    q.st.rx_dropped.add(1);
+    return;
+  }
+  sockaddr_in from;
+  std::memcpy(&from, io_uring_recvmsg_name(out), sizeof from);
+  uint32_t seg = out->payloadlen;
+  for (cmsghdr* c = io_uring_recvmsg_cmsg_firsthdr(out, &mh); c; c = io_uring_recvmsg_cmsg_nexthdr(out, &mh, c)) {
+    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+      int v;
+      std::memcpy(&v, CMSG_DATA(c), sizeof v);
+      if (v > 0) seg = static_cast<uint32_t>(v);
+    }
+  }
+  auto* p = static_cast<const uint8_t*>(io_uring_recvmsg_payload(out, &mh));
+  for (uint32_t off = 0; off < out->payloadlen; off += seg) {
+    auto len = static_cast<uint16_t>(std::min(seg, out->payloadlen - off));
+    if (!stash_frame_pc(q, from, p + off, len)) break;
+  }
 }
 
 void UringPort::on_send_pc(Queue& q, const io_uring_cqe* cqe) {
@@ -372,7 +462,7 @@ void UringPort::reap_pc(Queue& q) {
     if (q.nholes == before) break;  // still empty
   }
   if (added) io_uring_buf_ring_advance(q.br, static_cast<int>(added));
-  if (!q.armed && q.nholes < kBufs) {
+  if (!q.armed && q.nholes < q.nbufs) {
     arm_pc(q);
     q.st.rx_rearms.add(1);
     io_uring_submit(&q.ring);
@@ -493,6 +583,8 @@ void UringPort::close() {
     if (q.ring_ok) io_uring_queue_exit(&q.ring);
     if (q.fd >= 0) ::close(q.fd);
     if (q.br) munmap(q.br, q.br_bytes);
+    rte_free(q.gro_mem);
+    q.gro_mem = nullptr;
     for (rte_mbuf*& m : q.bufs)
       if (m) rte_pktmbuf_free(m), m = nullptr;
     for (unsigned s = 0; s < kSlots; s++) {
@@ -517,6 +609,7 @@ void UringPort::stats(UringPortStats* o) const {
     o->tx_errors += s.tx_errors.get();
     o->tx_dropped += s.tx_dropped.get();
     o->rx_frames += s.rx_frames.get();
+    o->rx_datagrams += s.rx_datagrams.get();
     o->rx_dropped += s.rx_dropped.get();
     o->rx_rearms += s.rx_rearms.get();
     o->rx_no_mbuf += s.rx_no_mbuf.get();

@@ -12,10 +12,15 @@
  *    not IPv4/UDP are dropped, as a receiving NIC or wire::decode would drop them.
  *    Consecutive frames to one destination with one segment size go out as one sendmsg with
  *    UDP GSO (UDP_SEGMENT), where the kernel offers it; every burst is one io_uring_enter.
- *  - RX: a multishot recvmsg on a provided-buffer ring of mbufs (from the caller's mempool)
- *    receives the payload; the Ethernet/IPv4/UDP headers are written in front of it in the same
- *    mbuf (MACs zero, IPv4 checksum valid, source address from the kernel, destination the bound
- *    address, UDP destination port wire::kUdpPort), so wire::decode accepts it. No copy.
+ *  - RX: a multishot recvmsg on a provided-buffer ring receives the payloads; each datagram
+ *    becomes a frame with Ethernet/IPv4/UDP headers in front of it (MACs zero, IPv4 checksum
+ *    valid, source address and port from the kernel, destination the bound address, UDP
+ *    destination port wire::kUdpPort), so wire::decode accepts it. With UDP GRO (the default
+ *    where the kernel has it) the ring holds 64 KiB buffers of hugepage memory owned by the
+ *    port, a completion may carry several coalesced datagrams, and each is copied into an mbuf
+ *    of the caller's pool. Without GRO the ring holds mbufs of that pool and the headers are
+ *    written in front of the payload in place (no copy, but one kernel skb per datagram). On
+ *    loopback GRO moved 2.4x to 3.9x more frames per second in a port-level test.
  *
  * Rings: one io_uring per queue (= poll core), with IORING_SETUP_SINGLE_ISSUER and
  * IORING_SETUP_DEFER_TASKRUN. The ring is created disabled by control and enabled by the first
@@ -46,6 +51,12 @@ struct UringPortConfig {
   uint16_t queues = 1;        ///< one ring and one socket per poll core
   uint16_t mtu = 0;           ///< IP MTU; 0 = the MTU of the interface holding bind_ip, <= 9000
   bool gso = true;            ///< use UDP GSO when the kernel has it
+  /**
+   * Use UDP GRO when the kernel has it: datagrams of one sender arrive coalesced, into 64 KiB
+   * buffers of the port's own (hugepage memory), and each is copied out into an mbuf. Without
+   * it each datagram is received straight into an mbuf (no copy, one kernel skb each).
+   */
+  bool gro = true;
 };
 
 /** Counters of one port (all queues), for tests and --verbose. */
@@ -56,6 +67,7 @@ struct UringPortStats {
   uint64_t tx_errors = 0;     ///< sendmsg completions with an error (frames lost)
   uint64_t tx_dropped = 0;    ///< frames refused before sending (bad headers)
   uint64_t rx_frames = 0;
+  uint64_t rx_datagrams = 0;  ///< receive completions with data (< rx_frames when GRO coalesced)
   uint64_t rx_dropped = 0;    ///< truncated, malformed, or no room to hold them
   uint64_t rx_rearms = 0;     ///< multishot receives armed again after ending
   uint64_t rx_no_mbuf = 0;    ///< buffer ring refills that found the mempool empty

@@ -113,11 +113,12 @@ class UringPortTest : public ::testing::Test {
     }
   }
   /** Open a port on lo_addr(n), or skip the test when io_uring is not there. */
-  Port* open(unsigned n, uint16_t queues = 1, bool gso = true) {
+  Port* open(unsigned n, uint16_t queues = 1, bool gso = true, bool gro = true) {
     UringPortConfig c;
     c.bind_ip = lo_addr(n);
     c.queues = queues;
     c.gso = gso;
+    c.gro = gro;
     std::string err;
     Port* p = uring_port_open(c, pool(), &err);
     if (p == nullptr && err.find("io_uring is not available") != std::string::npos) {
@@ -331,12 +332,12 @@ TEST_F(UringPortTest, R40_CorruptedHeaderIsDropped) {
   free_all(got);
 }
 
-// Given more datagrams waiting than the buffer ring holds, and no mbuf in the pool to refill it;
-// Expect: the multishot receive ends for want of buffers, is armed again once mbufs are back,
-// and every frame still arrives, in order.
+// Given a port receiving straight into mbufs (no GRO), more datagrams waiting than its buffer
+// ring holds, and no mbuf in the pool to refill it; Expect: the multishot receive ends for want
+// of buffers, is armed again once mbufs are back, and every frame still arrives, in order.
 TEST_F(UringPortTest, MultishotReceiveIsArmedAgain) {
   OPEN_OR_SKIP(a, 11);
-  OPEN_OR_SKIP(b, 12);
+  OPEN_OR_SKIP(b, 12, 1, true, false);
   constexpr uint32_t kN = 1500;
   for (uint32_t i = 0; i < kN; i += 30) {
     std::vector<rte_mbuf*> v;
@@ -386,4 +387,44 @@ TEST_F(UringPortTest, TwoQueuesSteerByConnectionCore) {
   EXPECT_EQ(q0.size(), 3u);
   free_all(q1);
   free_all(q0);
+}
+
+// Given a GSO batch of 32 frames to a port with GRO, and the same to a port without; Expect:
+// with GRO the kernel may hand them over coalesced (fewer datagrams than frames) and the port
+// splits them into 32 whole frames, in order; without GRO each is a datagram of its own.
+TEST_F(UringPortTest, GroSplitsCoalescedDatagramsIntoFrames) {
+  OPEN_OR_SKIP(a, 15);
+  OPEN_OR_SKIP(b, 16);
+  OPEN_OR_SKIP(c, 17, 1, true, false);
+  rte_mbuf* none[1];
+  b->rx_burst(0, none, 0);
+  c->rx_burst(0, none, 0);
+  for (Port* to : {b, c}) {
+    uint32_t dst = to == b ? lo_addr(16) : lo_addr(17);
+    std::vector<rte_mbuf*> v;
+    for (uint32_t i = 0; i < 32; i++) v.push_back(make_frame(lo_addr(15), dst, i, i == 31 ? 300 : 1200));
+    ASSERT_EQ(a->tx_burst(0, v.data(), 32), 32);
+    auto got = receive(to, 32);
+    ASSERT_EQ(got.size(), 32u);
+    for (uint32_t i = 0; i < 32; i++) {
+      wire::Frame f;
+      ASSERT_EQ(wire::decode(rte_pktmbuf_mtod(got[i], uint8_t*), rte_pktmbuf_data_len(got[i]), &f),
+                wire::DecodeStatus::kOk);
+      EXPECT_EQ(f.f.msg_seq, i);
+      EXPECT_EQ(f.addr.src_ip, lo_addr(15));
+      EXPECT_EQ(f.payload_len, i == 31 ? 300 : 1200);
+    }
+    free_all(got);
+  }
+  UringPortStats sb, sc, sa;
+  uring_port_stats(a, &sa);
+  uring_port_stats(b, &sb);
+  uring_port_stats(c, &sc);
+  EXPECT_EQ(sb.rx_frames, 32u);
+  EXPECT_EQ(sc.rx_frames, 32u);
+  EXPECT_EQ(sc.rx_datagrams, 32u);
+  if (sa.tx_gso_sends > 0) {
+    // Loopback hands a GSO send to a GRO socket whole.
+    EXPECT_LT(sb.rx_datagrams, 32u);
+  }
 }
