@@ -179,34 +179,42 @@ class UringPort final : public Port {
   bool closed_ = false;
 };
 
-bool UringPort::open_socket(Queue& q, std::string* err) {
-  q.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (q.fd < 0) {
+/** A UDP socket bound to ip:port (DF set, large buffers). @return the fd, or -1 and *err. */
+int bind_udp(uint32_t ip, uint16_t port, bool reuseport, std::string* err) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
     *err = "socket(AF_INET, SOCK_DGRAM): " + errno_text(errno);
-    return false;
+    return -1;
   }
   int one = 1;
-  if (cfg_.queues > 1) setsockopt(q.fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (reuseport) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   int pmtu = IP_PMTUDISC_DO;  // DF, as every dpsan frame
-  setsockopt(q.fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu);
+  setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu);
   // Large socket buffers absorb bursts between two polls. FORCE needs CAP_NET_ADMIN; without it
   // the plain option is capped by net.core.[rw]mem_max.
   int bytes = 8 << 20;
-  if (setsockopt(q.fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) != 0)
-    setsockopt(q.fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
-  if (setsockopt(q.fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof bytes) != 0)
-    setsockopt(q.fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) != 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof bytes) != 0)
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
   sockaddr_in a{};
   a.sin_family = AF_INET;
-  a.sin_addr.s_addr = cfg_.bind_ip;
-  a.sin_port = htons(cfg_.bind_port);
-  if (bind(q.fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    char ip[INET_ADDRSTRLEN];
-    inet_ntop(AF_INET, &cfg_.bind_ip, ip, sizeof ip);
-    *err = std::string("cannot bind UDP ") + ip + ":" + std::to_string(cfg_.bind_port) + ": " +
-           errno_text(errno);
-    return false;
+  a.sin_addr.s_addr = ip;
+  a.sin_port = htons(port);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    char text[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &ip, text, sizeof text);
+    *err = std::string("cannot bind UDP ") + text + ":" + std::to_string(port) + ": " + errno_text(errno);
+    ::close(fd);
+    return -1;
   }
+  return fd;
+}
+
+bool UringPort::open_socket(Queue& q, std::string* err) {
+  q.fd = bind_udp(cfg_.bind_ip, cfg_.bind_port, cfg_.queues > 1, err);
+  if (q.fd < 0) return false;
+  int one = 1;
   int seg = 0;
   socklen_t len = sizeof seg;
   q.gso = cfg_.gso && getsockopt(q.fd, SOL_UDP, UDP_SEGMENT, &seg, &len) == 0;
@@ -269,6 +277,13 @@ bool UringPort::open_ring(Queue& q, std::string* err) {
 }
 
 bool UringPort::open(std::string* err) {
+  if (cfg_.queues > 1) {
+    // SO_REUSEPORT would let this port join another process's group on the same address
+    // (same user) and split its traffic silently: first make sure the address is free.
+    int probe = bind_udp(cfg_.bind_ip, cfg_.bind_port, false, err);
+    if (probe < 0) return false;
+    ::close(probe);
+  }
   // Every queue's socket is bound before the steering program is attached: the reuseport
   // group numbers its sockets in bind order, which is the queue order.
   for (unsigned i = 0; i < cfg_.queues; i++)

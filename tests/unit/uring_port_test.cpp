@@ -428,3 +428,21 @@ TEST_F(UringPortTest, GroSplitsCoalescedDatagramsIntoFrames) {
     EXPECT_LT(sb.rx_datagrams, 32u);
   }
 }
+
+// Given an address already served by a port; Expect: a second port on it, with one queue or
+// with several (SO_REUSEPORT must not let it join the first one's group), fails and says why.
+TEST_F(UringPortTest, AddressInUseIsRefused) {
+  OPEN_OR_SKIP(a, 18);
+  (void)a;
+  for (uint16_t queues : {1, 2}) {
+    UringPortConfig c;
+    c.bind_ip = lo_addr(18);
+    c.queues = queues;
+    std::string err;
+    Port* p = uring_port_open(c, pool(), &err);
+    EXPECT_EQ(p, nullptr) << queues << " queue(s)";
+    EXPECT_NE(err.find("cannot bind UDP"), std::string::npos) << err;
+    EXPECT_NE(err.find("Address already in use"), std::string::npos) << err;
+    delete p;
+  }
+}
