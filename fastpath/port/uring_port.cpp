@@ -50,7 +50,7 @@ constexpr uint32_t kGroBufLen = 65536 + 128;  ///< a coalesced datagram (< 64 Ki
 constexpr uint32_t kCtrlLen = CMSG_SPACE(sizeof(int));  ///< the UDP_GRO segment size
 constexpr unsigned kSlots = 128;       ///< sendmsg operations in flight per queue
 constexpr unsigned kMaxSeg = 64;       ///< UDP_MAX_SEGMENTS of older kernels
-constexpr unsigned kGsoMaxBytes = 60000;  ///< payload of one GSO send (< 64 KiB with headers)
+constexpr unsigned kGsoMaxBytes = 65000;  ///< payload of one GSO send (IPv4 total length <= 65535)
 constexpr unsigned kStash = 2048;      ///< received frames waiting for rx_burst
 constexpr uint64_t kRecvTag = 1ull << 63;
 constexpr uint16_t kMaxMtu = 9000;
