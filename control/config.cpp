@@ -116,14 +116,17 @@ uint32_t parse_bind(const std::string& s, const std::string& key, PortConfig* p)
   return a.s_addr;
 }
 
-/** A uring port needs bind; ipv4, if given too, must name the same address; no device. */
+/**
+ * A uring port needs bind; ipv4, if given too, must name the same address (its prefix then
+ * tells which destinations the port is for); no device.
+ */
 void check_uring_port(PortConfig* p, const std::string& where, bool have_bind, bool have_ip,
                       uint32_t bind_ip) {
   if (!have_bind) bad(where + ".bind", "(missing)", "a backend = \"uring\" port needs bind = \"IP[:PORT]\"");
   if (!p->device.empty()) bad(where + ".device", "\"" + p->device + "\"", "a uring port has no device");
   if (have_ip && p->ipv4 != bind_ip) bad(where + ".ipv4", "(differs from bind)", "must be the address of bind");
   p->ipv4 = bind_ip;
-  p->prefix = 32;
+  if (!have_ip) p->prefix = 32;  // ipv4's prefix, when given, says which peers are on this port
 }
 
 template <class F>

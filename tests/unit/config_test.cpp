@@ -337,11 +337,13 @@ TEST(Config, ParseConfigText_UringPortBindsAnAddressAndPort) {
   EXPECT_EQ(p.cfg.ports[0].backend, PortConfig::Backend::kUring);
   EXPECT_EQ(p.cfg.ports[0].ipv4, inet_addr("198.18.0.2"));
   EXPECT_EQ(p.cfg.ports[0].bind_port, 21316);
+  EXPECT_EQ(p.cfg.ports[0].prefix, 32);
   EXPECT_EQ(p.cfg.engine.served_ip, inet_addr("198.18.0.2"));
 
   p = parse("[[port]]\nbind = \"127.0.0.5:4000\"\nipv4 = \"127.0.0.5/8\"\nbackend = \"uring\"\n");
   ASSERT_TRUE(p.ok) << p.err;
   EXPECT_EQ(p.cfg.ports[0].ipv4, inet_addr("127.0.0.5"));
+  EXPECT_EQ(p.cfg.ports[0].prefix, 8);
   EXPECT_EQ(p.cfg.ports[0].bind_port, 4000);
 
   p = parse("[[port]]\nbackend = \"ethdev\"\ndevice = \"loopback\"\nipv4 = \"127.0.0.1\"\n");
