@@ -367,11 +367,13 @@ void UringPort::on_recv_pc(Queue& q, const io_uring_cqe* cqe, unsigned* added) {
   refill_pc(q, bid, added);
 
   auto* base = static_cast<uint8_t*>(m->buf_addr);
-  auto* out = reinterpret_cast<io_uring_recvmsg_out*>(base + kKernOff);
-  bool ok = cqe->res >= static_cast<int>(kMetaLen) && out->namelen == sizeof(sockaddr_in) &&
-            !(out->flags & MSG_TRUNC) && out->controllen == 0 &&
-            out->payloadlen <= static_cast<uint32_t>(cqe->res) - kMetaLen &&
-            out->payloadlen <= 65535 - 28 && q.stash_tail - q.stash_head < kStash;
+  // The metadata sits where the headers will go, 2-byte aligned: copied out, not cast.
+  io_uring_recvmsg_out out;
+  std::memcpy(&out, base + kKernOff, sizeof out);
+  bool ok = cqe->res >= static_cast<int>(kMetaLen) && out.namelen == sizeof(sockaddr_in) &&
+            !(out.flags & MSG_TRUNC) && out.controllen == 0 &&
+            out.payloadlen <= static_cast<uint32_t>(cqe->res) - kMetaLen &&
+            out.payloadlen <= 65535 - 28 && q.stash_tail - q.stash_head < kStash;
   if (!ok) {
     q.st.rx_dropped.add(1);
     rte_pktmbuf_free(m);
@@ -379,8 +381,8 @@ void UringPort::on_recv_pc(Queue& q, const io_uring_cqe* cqe, unsigned* added) {
   }
   sockaddr_in from;
   std::memcpy(&from, base + kKernOff + sizeof(io_uring_recvmsg_out), sizeof from);
-  auto len = static_cast<uint16_t>(out->payloadlen);
-  // Overwrites `out` and the name, read above.
+  auto len = static_cast<uint16_t>(out.payloadlen);
+  // Overwrites the metadata and the name, read above.
   uring::write_headers(base + kFrameOff, from.sin_addr.s_addr, ntohs(from.sin_port), cfg_.bind_ip,
                        wire::kUdpPort, len);
   m->data_off = static_cast<uint16_t>(kFrameOff);
