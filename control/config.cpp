@@ -224,7 +224,7 @@ void parse_ports(const toml::value& v, Config* c) {
   for (const auto& t : v.as_array()) {
     PortConfig p;
     std::string where = "port[" + std::to_string(i++) + "]";
-    bool have_ip = false, have_bind = false;
+    bool have_ip = false, have_bind = false, have_gso = false;
     uint32_t bind_ip = 0;
     for_keys(t, where, [&](const std::string& k, const toml::value& x, const std::string& key) {
       if (k == "device") {
@@ -239,6 +239,10 @@ void parse_ports(const toml::value& v, Config* c) {
         if (!x.is_string()) bad(key, show(x), "expected a string such as \"198.18.0.2:21316\"");
         bind_ip = parse_bind(x.as_string().str, key, &p);
         have_bind = true;
+      } else if (k == "gso") {
+        if (!x.is_boolean()) bad(key, show(x), "expected true or false");
+        p.gso = x.as_boolean();
+        have_gso = true;
       } else if (k == "ipv4") {
         if (!x.is_string()) bad(key, show(x), "expected a string such as \"198.18.0.1/24\"");
         parse_ipv4_prefix(x.as_string().str, key, &p);
@@ -253,6 +257,7 @@ void parse_ports(const toml::value& v, Config* c) {
       continue;
     }
     if (have_bind) bad(where + ".bind", "(set)", "only a backend = \"uring\" port binds a UDP socket");
+    if (have_gso) bad(where + ".gso", "(set)", "only a backend = \"uring\" port has it");
     if (p.device.empty()) bad(where + ".device", "(missing)", "every port needs a device");
     if (!have_ip) bad(where + ".ipv4", "(missing)", "every port needs an address");
     if (p.device != "loopback")

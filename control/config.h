@@ -25,6 +25,7 @@ struct PortConfig {
   uint32_t ipv4 = 0;      ///< network order
   uint8_t prefix = 32;
   uint16_t bind_port = 21316;  ///< uring: bind = "IP[:PORT]" (IP is ipv4; host order)
+  bool gso = true;             ///< uring: send runs of frames as UDP GSO batches
 };
 
 struct Config {

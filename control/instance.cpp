@@ -87,6 +87,7 @@ bool Instance::open_port(std::string* error) {
     u.bind_ip = pc.ipv4;
     u.bind_port = pc.bind_port;
     u.queues = static_cast<uint16_t>(cfg_.engine.cores);
+    u.gso = pc.gso;
     std::string why;
     port_ = fastpath::uring_port_open(u, mbufs_, &why);
     if (port_ == nullptr) *error = "port[0] (backend \"uring\"): " + why;

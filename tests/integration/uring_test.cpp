@@ -21,7 +21,11 @@
 #include <unistd.h>
 #include <vector>
 
+#include "tests/common/netns.h"
+
 namespace {
+
+using dpsan::test::NetnsPair;
 
 using Clock = std::chrono::steady_clock;
 
@@ -86,57 +90,6 @@ std::vector<int> wait_all(const std::vector<pid_t>& pids, int seconds) {
   return st;
 }
 
-/** Run a command (no shell) to its end, up to 10 s. @return its exit status, -1 if it did not end. */
-int run(const std::vector<std::string>& args) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    int null = open("/dev/null", O_WRONLY);
-    dup2(null, 1);
-    dup2(null, 2);
-    execvp(argv[0], argv.data());
-    _exit(127);
-  }
-  return wait_all({pid}, 10)[0];
-}
-
-/**
- * Two network namespaces joined by a veth pair, addresses 198.18.<k>.1/24 and .2/24, removed
- * again by the destructor. `why` says what is missing when they cannot be made.
- */
-struct NetnsPair {
-  std::string ns[2], ip[2], veth[2], why;
-  NetnsPair() {
-    unsigned k = static_cast<unsigned>(getpid()) % 250;
-    std::string tag = std::to_string(getpid());
-    for (int i = 0; i < 2; i++) {
-      ns[i] = "dpsan-u" + tag + (i ? "b" : "a");
-      veth[i] = "dpu" + tag + (i ? "b" : "a");
-      ip[i] = "198.18." + std::to_string(k) + "." + std::to_string(i + 1);
-    }
-    if (geteuid() != 0) {
-      why = "network namespaces need root";
-      return;
-    }
-    if (run({"ip", "netns", "add", ns[0]}) != 0 || run({"ip", "netns", "add", ns[1]}) != 0) {
-      why = "cannot create network namespaces (ip netns add failed)";
-      return;
-    }
-    bool ok = run({"ip", "link", "add", veth[0], "netns", ns[0], "type", "veth", "peer", "name",
-                   veth[1], "netns", ns[1]}) == 0;
-    for (int i = 0; ok && i < 2; i++)
-      ok = run({"ip", "-n", ns[i], "addr", "add", ip[i] + "/24", "dev", veth[i]}) == 0 &&
-           run({"ip", "-n", ns[i], "link", "set", veth[i], "up"}) == 0 &&
-           run({"ip", "-n", ns[i], "link", "set", "lo", "up"}) == 0;
-    if (!ok) why = "cannot create a veth pair between the namespaces";
-  }
-  ~NetnsPair() {
-    for (const auto& n : ns) run({"ip", "netns", "del", n});
-  }
-};
-
 /**
  * A listener process and a connector process exchange `n` messages each way. `la`/`lb` are
  * their addresses; `prefix_a`/`prefix_b` the commands they run under (ip netns exec ...).
@@ -193,7 +146,7 @@ TEST(Uring, R40_TwoProcessesExchangeMessagesUnderFaults) {
 // with and without faults.
 TEST(Uring, R40_TwoNamespacesOverVeth) {
   if (std::string why = uring_missing(); !why.empty()) GTEST_SKIP() << why;
-  NetnsPair net;
+  NetnsPair net("u");
   if (!net.why.empty()) GTEST_SKIP() << net.why;
   run_pair_at(300, "", net.ip[0], net.ip[1], {"ip", "netns", "exec", net.ns[0]},
               {"ip", "netns", "exec", net.ns[1]});

@@ -346,6 +346,11 @@ TEST(Config, ParseConfigText_UringPortBindsAnAddressAndPort) {
   EXPECT_EQ(p.cfg.ports[0].prefix, 8);
   EXPECT_EQ(p.cfg.ports[0].bind_port, 4000);
 
+  EXPECT_TRUE(p.cfg.ports[0].gso);
+  p = parse("[[port]]\nbackend = \"uring\"\nbind = \"127.0.0.5\"\ngso = false\n");
+  ASSERT_TRUE(p.ok) << p.err;
+  EXPECT_FALSE(p.cfg.ports[0].gso);
+
   p = parse("[[port]]\nbackend = \"ethdev\"\ndevice = \"loopback\"\nipv4 = \"127.0.0.1\"\n");
   ASSERT_TRUE(p.ok) << p.err;
   EXPECT_EQ(p.cfg.ports[0].backend, PortConfig::Backend::kEthdev);
@@ -366,6 +371,9 @@ TEST(Config, ParseConfigText_UringPortRules) {
       {"bind port not a number", u + "bind = \"127.0.0.2:x1\"\n", "port[0].bind", "\"127.0.0.2:x1\""},
       {"ipv4 differs", u + "bind = \"127.0.0.2\"\nipv4 = \"127.0.0.3/32\"\n", "port[0].ipv4", "differs"},
       {"a device too", u + "bind = \"127.0.0.2\"\ndevice = \"loopback\"\n", "port[0].device", "\"loopback\""},
+      {"gso not a boolean", u + "bind = \"127.0.0.2\"\ngso = 1\n", "port[0].gso", "1"},
+      {"gso on an ethdev port", "[[port]]\ndevice = \"loopback\"\nipv4 = \"127.0.0.1\"\ngso = false\n",
+       "port[0].gso", "(set)"},
       {"bind on an ethdev port", "[[port]]\ndevice = \"loopback\"\nipv4 = \"127.0.0.1\"\nbind = \"127.0.0.1\"\n",
        "port[0].bind", "(set)"},
   };

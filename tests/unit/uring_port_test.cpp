@@ -23,7 +23,14 @@
 
 #include <rte_mbuf.h>
 
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
 #include "eal_main.h"
+#include "tests/common/netns.h"
 #include "fastpath/conn.h"
 #include "fastpath/port/uring_frame.h"
 #include "fastpath/port/uring_port.h"
@@ -445,4 +452,124 @@ TEST_F(UringPortTest, AddressInUseIsRefused) {
     EXPECT_NE(err.find("Address already in use"), std::string::npos) << err;
     delete p;
   }
+}
+
+namespace {
+
+/** The MAC of `ifname` in the calling thread's namespace. */
+bool mac_of(const std::string& ifname, uint8_t mac[6]) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ifreq r{};
+  std::snprintf(r.ifr_name, sizeof r.ifr_name, "%s", ifname.c_str());
+  bool ok = s >= 0 && ioctl(s, SIOCGIFHWADDR, &r) == 0;
+  if (ok) std::memcpy(mac, r.ifr_hwaddr.sa_data, 6);
+  if (s >= 0) close(s);
+  return ok;
+}
+
+/** Raw dpsan frames from `raw` (an AF_PACKET socket) that decode, until `want` or 3 s. */
+std::vector<wire::Frame> raw_receive(int raw, size_t want, std::vector<std::vector<uint8_t>>* keep) {
+  std::vector<wire::Frame> out;
+  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (out.size() < want && std::chrono::steady_clock::now() < end) {
+    std::vector<uint8_t> b(65536);
+    ssize_t n = recv(raw, b.data(), b.size(), MSG_DONTWAIT);
+    if (n <= 0) {
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+      continue;
+    }
+    b.resize(static_cast<size_t>(n));
+    if (n > 34 && b[12] == 0x08 && b[13] == 0 && b[14 + 9] == 17) keep->push_back(b);  // UDP only
+    wire::Frame f;
+    if (wire::decode(b.data(), b.size(), &f) == wire::DecodeStatus::kOk) out.push_back(f);
+  }
+  return out;
+}
+
+}  // namespace
+
+// Given a raw Ethernet peer (an AF_PACKET socket, as net_af_packet uses) on one end of a veth
+// pair and a uring port on the other; Expect: the port accepts the peer's frames, and what the
+// port sends arrives as frames wire::decode accepts, one per dpsan frame: with gso = false, and
+// with GSO once the port's veth segments UDP in software (tx-udp-segmentation off). With
+// segmentation offload left on, a veth hands a GSO batch to a packet socket whole, as one
+// oversized frame: that is why a uring port facing a raw peer on veth needs one of the two.
+TEST_F(UringPortTest, R40_RawEthernetPeerOverVeth) {
+  dpsan::test::NetnsPair net("r", false, true);
+  if (!net.why.empty()) GTEST_SKIP() << net.why;
+  std::string skip;
+  std::thread t([&] {
+    // Side 1: the uring port and its kernel; side 0: the raw peer (no kernel address there).
+    uint8_t mac0[6], mac1[6];
+    if (!net.enter(0) || !mac_of(net.veth[0], mac0)) return void(skip = "cannot enter namespace 0");
+    int raw = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_IP));
+    sockaddr_ll ll{};
+    ll.sll_family = AF_PACKET;
+    ll.sll_protocol = htons(ETH_P_IP);
+    ll.sll_ifindex = static_cast<int>(if_nametoindex(net.veth[0].c_str()));
+    ASSERT_GE(raw, 0);
+    ASSERT_EQ(bind(raw, reinterpret_cast<sockaddr*>(&ll), sizeof ll), 0);
+    if (!net.enter(1) || !mac_of(net.veth[1], mac1)) return void(skip = "cannot enter namespace 1");
+    char mac0s[18];
+    std::snprintf(mac0s, sizeof mac0s, "%02x:%02x:%02x:%02x:%02x:%02x", mac0[0], mac0[1], mac0[2], mac0[3], mac0[4], mac0[5]);
+    ASSERT_EQ(net.in(1, {"ip", "neigh", "add", net.ip[0], "lladdr", mac0s, "dev", net.veth[1]}), 0);
+    uint32_t ip0 = inet_addr(net.ip[0].c_str()), ip1 = inet_addr(net.ip[1].c_str());
+
+    for (int round = 0; round < 2; round++) {
+      // Round 0: gso = false. Round 1: GSO, the veth cutting batches in software.
+      if (round == 1 && net.in(1, {"ethtool", "-K", net.veth[1], "tx-udp-segmentation", "off"}) != 0) {
+        skip = "ethtool cannot turn tx-udp-segmentation off (is ethtool installed?)";
+        break;
+      }
+      UringPortConfig c;
+      c.bind_ip = ip1;
+      c.gso = round == 1;
+      std::string err;
+      Port* p = uring_port_open(c, pool(), &err);  // the socket is made in namespace 1
+      ASSERT_NE(p, nullptr) << err;
+      ports_.push_back(p);
+      EXPECT_EQ(p->mtu(), 1500);
+
+      // The raw peer's frames reach the port.
+      for (uint32_t i = 0; i < 4; i++) {
+        rte_mbuf* m = make_frame(ip0, ip1, i, 200);
+        uint8_t* b = rte_pktmbuf_mtod(m, uint8_t*);
+        std::memcpy(b, mac1, 6);
+        std::memcpy(b + 6, mac0, 6);
+        EXPECT_EQ(send(raw, b, rte_pktmbuf_data_len(m), 0), static_cast<ssize_t>(rte_pktmbuf_data_len(m)));
+        rte_pktmbuf_free(m);
+      }
+      auto got = receive(p, 4);
+      EXPECT_EQ(got.size(), 4u) << "round " << round;
+      for (rte_mbuf* m : got) {
+        wire::Frame f;
+        EXPECT_EQ(wire::decode(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_data_len(m), &f), wire::DecodeStatus::kOk);
+        EXPECT_EQ(f.addr.src_ip, ip0);
+      }
+      free_all(got);
+
+      // The port's frames reach the raw peer, each whole: 16 of one size (a GSO batch), one shorter.
+      std::vector<rte_mbuf*> v;
+      for (uint32_t i = 0; i < 17; i++) v.push_back(make_frame(ip1, ip0, i, i == 16 ? 100 : 1000));
+      ASSERT_EQ(p->tx_burst(0, v.data(), 17), 17);
+      std::vector<std::vector<uint8_t>> seen;
+      auto frames = raw_receive(raw, 17, &seen);
+      EXPECT_EQ(frames.size(), 17u) << "round " << round << ": " << seen.size() << " UDP frames seen, the first of "
+                                    << (seen.empty() ? 0 : seen[0].size()) << " bytes";
+      for (size_t i = 0; i < frames.size(); i++) {
+        EXPECT_EQ(frames[i].f.msg_seq, i);
+        EXPECT_EQ(frames[i].addr.src_ip, ip1);
+        EXPECT_EQ(frames[i].payload_len, i == 16 ? 100 : 1000);
+      }
+      UringPortStats st;
+      uring_port_stats(p, &st);
+      if (round == 1) {
+        EXPECT_GE(st.tx_gso_sends, 1u);
+      }
+      p->close();
+    }
+    close(raw);
+  });
+  t.join();
+  if (!skip.empty()) GTEST_SKIP() << skip;
 }
