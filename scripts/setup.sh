@@ -9,6 +9,7 @@ PACKAGES=(
   libgtest-dev googletest libbenchmark-dev
   libtoml11-dev libcli11-dev
   clang libclang-rt-14-dev
+  iproute2 ethtool            # network namespaces and veth pairs of the tests
 )
 
 missing=()
