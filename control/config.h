@@ -18,14 +18,24 @@
 
 namespace dpsan::control {
 
+struct Neighbour {
+  uint32_t ipv4;          ///< network order
+  uint8_t mac[6];
+};
+
 struct PortConfig {
-  enum class Backend : uint8_t { kEthdev, kUring };
-  Backend backend = Backend::kEthdev;  ///< backend = "ethdev" (default) or "uring"
-  std::string device;     ///< ethdev: "loopback", or a DPDK vdev string / PCI address
+  /** kUring: backend = "uring", a kernel UDP socket (no device); the others are ethdev ports. */
+  enum class Kind { kLoopback, kRingPair, kDpdk, kUring };
+  std::string device;     ///< as written: "loopback", "ringpair:NAME:SIDE", a vdev string or PCI
+  Kind kind = Kind::kLoopback;
+  uint16_t bind_port = 21316;  ///< kUring: bind = "IP[:PORT]" (IP is ipv4; host order)
+  bool gso = true;             ///< kUring: send runs of frames as UDP GSO batches
+  std::string pair;       ///< kRingPair: the pair's name
+  unsigned side = 0;      ///< kRingPair: 0 or 1
+  bool pci = false;       ///< kDpdk: a PCI address (allowed on the EAL command line)
   uint32_t ipv4 = 0;      ///< network order
   uint8_t prefix = 32;
-  uint16_t bind_port = 21316;  ///< uring: bind = "IP[:PORT]" (IP is ipv4; host order)
-  bool gso = true;             ///< uring: send runs of frames as UDP GSO batches
+  std::vector<Neighbour> neighbours;  ///< static ARP entries
 };
 
 struct Config {
@@ -39,6 +49,15 @@ struct Config {
 
 /** The embedded default: one loopback port serving 127.0.0.1, one poll core. */
 Config embedded_default();
+
+/** @return true if one of the ports serves `ip` (network order). */
+bool serves_ip(const Config& c, uint32_t ip);
+
+/**
+ * The address a connection to `dst` goes out from when its socket is not bound to one: the
+ * port whose subnet holds `dst`, else the first port. Network order.
+ */
+uint32_t source_ip_for(const Config& c, uint32_t dst);
 
 /**
  * Load the configuration: DPSAN_CONFIG if set, then DPSAN_* environment overrides.

@@ -156,6 +156,8 @@ class UringPort final : public Port {
   uint16_t tx_burst(uint16_t q, rte_mbuf** pkts, uint16_t n) override;
   void close() override;
   uint16_t mtu() const override { return mtu_; }
+  /** The kernel routes and resolves neighbours: frames leave with MACs zero. */
+  bool needs_arp() const override { return false; }
   void stats(UringPortStats* out) const;
 
  private:
