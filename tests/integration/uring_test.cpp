@@ -47,10 +47,22 @@ std::string lo_ip(unsigned n) {
          std::to_string(n);
 }
 
-std::string write_config(const std::string& name, const std::string& bind, const std::string& extra) {
+/** The [[port]] table of a uring port bound to `bind`. */
+std::string uring_port(const std::string& bind, const std::string& more = "") {
+  return "[[port]]\nbackend = \"uring\"\nbind = \"" + bind + "\"\n" + more;
+}
+
+/** The [[port]] table of an ethdev port on net_af_packet over `iface`, serving `ip`/24. */
+std::string af_packet_port(const std::string& iface, const std::string& ip) {
+  return "[[port]]\ndevice = \"net_af_packet0,iface=" + iface + "\"\nipv4 = \"" + ip + "/24\"\n";
+}
+
+/** A configuration file: [fastpath] (+ DPSAN_TEST_FASTPATH), `extra` sections, then `port`. */
+std::string write_config(const std::string& name, const std::string& port, const std::string& extra) {
   std::string path = "/tmp/dpsan-uring-" + std::to_string(getpid()) + "-" + name + ".toml";
   std::ofstream f(path);
-  f << "[fastpath]\nconnect_timeout_ms = 20000\n" << (std::getenv("DPSAN_TEST_FASTPATH") ? std::getenv("DPSAN_TEST_FASTPATH") : "") << extra << "[[port]]\nbackend = \"uring\"\nbind = \"" << bind << "\"\n";
+  const char* more = std::getenv("DPSAN_TEST_FASTPATH");
+  f << "[fastpath]\nconnect_timeout_ms = 20000\n" << (more ? more : "") << extra << port;
   return path;
 }
 
@@ -90,40 +102,47 @@ std::vector<int> wait_all(const std::vector<pid_t>& pids, int seconds) {
   return st;
 }
 
+/** One endpoint: its configuration's [[port]], its address, and the command prefix it runs under. */
+struct Side {
+  std::string port, ip;
+  std::vector<std::string> prefix;
+};
+
 /**
- * A listener process and a connector process exchange `n` messages each way. `la`/`lb` are
- * their addresses; `prefix_a`/`prefix_b` the commands they run under (ip netns exec ...).
+ * A listener process (side `l`) and a connector process (side `c`) exchange `n` messages each
+ * way; `extra` goes into both configurations (a [fault] section).
  */
-void run_pair_at(unsigned n, const std::string& extra, const std::string& la, const std::string& lb,
-                 const std::vector<std::string>& prefix_a, const std::vector<std::string>& prefix_b) {
+void run_pair_sides(unsigned n, const std::string& extra, const Side& l, const Side& c) {
   std::string peer = PEER_PATH;
-  std::string ca = write_config("a", la, extra), cb = write_config("b", lb + ":21316", extra);
+  std::string cl = write_config("l", l.port, extra), cc = write_config("c", c.port, extra);
   int ready[2];
   ASSERT_EQ(pipe(ready), 0);
-  std::vector<std::string> args_a = prefix_a, args_b = prefix_b;
-  for (const auto& x : {peer, std::string("listen"), la, std::string("5000"), std::to_string(n), std::to_string(ready[1])})
-    args_a.push_back(x);
-  for (const auto& x : {peer, std::string("connect"), la, std::string("5000"), std::to_string(n), lb})
-    args_b.push_back(x);
-  pid_t server = spawn(args_a, ca, ready[1]);
+  std::vector<std::string> args_l = l.prefix, args_c = c.prefix;
+  for (const auto& x : {peer, std::string("listen"), l.ip, std::string("5000"), std::to_string(n), std::to_string(ready[1])})
+    args_l.push_back(x);
+  for (const auto& x : {peer, std::string("connect"), l.ip, std::string("5000"), std::to_string(n), c.ip})
+    args_c.push_back(x);
+  pid_t server = spawn(args_l, cl, ready[1]);
   ::close(ready[1]);
   pollfd pf{ready[0], POLLIN, 0};
-  char c = 0;
-  bool listening = poll(&pf, 1, 30000) == 1 && read(ready[0], &c, 1) == 1;
+  char ch = 0;
+  bool listening = poll(&pf, 1, 30000) == 1 && read(ready[0], &ch, 1) == 1;
   ::close(ready[0]);
   std::vector<pid_t> pids = {server};
-  if (listening) pids.push_back(spawn(args_b, cb));
+  if (listening) pids.push_back(spawn(args_c, cc));
   auto st = wait_all(pids, 120);
-  unlink(ca.c_str());
-  unlink(cb.c_str());
+  unlink(cl.c_str());
+  unlink(cc.c_str());
   ASSERT_TRUE(listening) << "the listening process did not come up (status " << st[0] << ")";
   EXPECT_EQ(st[0], 0) << "listener";
   EXPECT_EQ(st[1], 0) << "connector";
 }
 
 void run_pair(unsigned n, const std::string& extra, unsigned a, unsigned b) {
-  run_pair_at(n, extra, lo_ip(a), lo_ip(b), {}, {});
+  run_pair_sides(n, extra, {uring_port(lo_ip(a)), lo_ip(a), {}}, {uring_port(lo_ip(b) + ":21316"), lo_ip(b), {}});
 }
+
+const char* kFaults = "[fault]\nloss = 0.05\nduplicate = 0.02\nreorder = 0.05\ncorrupt = 0.01\n";
 
 }  // namespace
 
@@ -138,7 +157,7 @@ TEST(Uring, R40_TwoProcessesExchangeMessages) {
 // transmit sides; Expect: the same, through retransmissions.
 TEST(Uring, R40_TwoProcessesExchangeMessagesUnderFaults) {
   if (std::string why = uring_missing(); !why.empty()) GTEST_SKIP() << why;
-  run_pair(200, "[fault]\nloss = 0.05\nduplicate = 0.02\nreorder = 0.05\ncorrupt = 0.01\n", 4, 5);
+  run_pair(200, kFaults, 4, 5);
 }
 
 // Given two processes in two network namespaces, each on a uring port on its end of a veth pair
@@ -148,8 +167,39 @@ TEST(Uring, R40_TwoNamespacesOverVeth) {
   if (std::string why = uring_missing(); !why.empty()) GTEST_SKIP() << why;
   NetnsPair net("u");
   if (!net.why.empty()) GTEST_SKIP() << net.why;
-  run_pair_at(300, "", net.ip[0], net.ip[1], {"ip", "netns", "exec", net.ns[0]},
-              {"ip", "netns", "exec", net.ns[1]});
-  run_pair_at(100, "[fault]\nloss = 0.05\nduplicate = 0.02\nreorder = 0.05\ncorrupt = 0.01\n",
-              net.ip[0], net.ip[1], {"ip", "netns", "exec", net.ns[0]}, {"ip", "netns", "exec", net.ns[1]});
+  Side a{uring_port(net.ip[0]), net.ip[0], {"ip", "netns", "exec", net.ns[0]}};
+  Side b{uring_port(net.ip[1]), net.ip[1], {"ip", "netns", "exec", net.ns[1]}};
+  run_pair_sides(300, "", a, b);
+  run_pair_sides(100, kFaults, a, b);
+}
+
+// Given an ethdev process (net_af_packet on one end of a veth pair, namespace 0, no kernel
+// address there: dpsan answers ARP itself) and a uring process (a kernel UDP socket on the
+// other end, namespace 1); Expect: each connects to the other and they exchange messages both
+// ways, also under faults on both sides. The uring side's veth cuts GSO batches in software
+// (tx-udp-segmentation off), as the README asks toward a raw Ethernet peer; without ethtool the
+// uring port sends with gso = false instead.
+TEST(Uring, R40_InteropEthdevAfPacketAndUringInNamespaces) {
+  if (std::string why = uring_missing(); !why.empty()) GTEST_SKIP() << why;
+  NetnsPair net("i", false, true);
+  if (!net.why.empty()) GTEST_SKIP() << net.why;
+  bool cut = net.in(1, {"ethtool", "-K", net.veth[1], "tx-udp-segmentation", "off"}) == 0;
+  Side ethdev{af_packet_port(net.veth[0], net.ip[0]), net.ip[0], {"ip", "netns", "exec", net.ns[0]}};
+  Side uring{uring_port(net.ip[1], cut ? "" : "gso = false\n"), net.ip[1], {"ip", "netns", "exec", net.ns[1]}};
+  {
+    SCOPED_TRACE("ethdev listens, uring connects");
+    run_pair_sides(300, "", ethdev, uring);
+  }
+  {
+    SCOPED_TRACE("uring listens, ethdev connects");
+    run_pair_sides(300, "", uring, ethdev);
+  }
+  {
+    SCOPED_TRACE("uring listens, ethdev connects, faults on both sides");
+    run_pair_sides(150, kFaults, uring, ethdev);
+  }
+  {
+    SCOPED_TRACE("ethdev listens, uring connects, faults on both sides");
+    run_pair_sides(150, kFaults, ethdev, uring);
+  }
 }
