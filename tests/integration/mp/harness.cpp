@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -58,6 +59,59 @@ static std::string slurp(const std::string& path) {
   return ss.str();
 }
 
+// --- cleanup on SIGTERM/SIGINT (the test runner's timeout) ------------------------------------
+
+namespace {
+
+// Read by the signal handler: fixed storage, no allocation there.
+char g_ns[2][64];
+std::atomic<pid_t> g_children[16];
+bool g_handler_installed = false;
+struct sigaction g_old_term, g_old_int;
+
+void delete_ns_from_handler(const char* ns) {
+  if (!ns[0]) return;
+  pid_t p = fork();
+  if (p == 0) {
+    execlp("ip", "ip", "netns", "delete", ns, static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  if (p > 0) {
+    int st;
+    waitpid(p, &st, 0);
+  }
+}
+
+void on_fatal_signal(int sig) {
+  for (auto& c : g_children) {
+    pid_t p = c.load();
+    if (p > 0) kill(p, SIGKILL);
+  }
+  delete_ns_from_handler(g_ns[0]);
+  delete_ns_from_handler(g_ns[1]);
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+/** Children are killed and namespaces removed if the runner stops the test with a signal. */
+void install_signal_cleanup() {
+  if (g_handler_installed) return;
+  g_handler_installed = true;
+  struct sigaction sa{};
+  sa.sa_handler = on_fatal_signal;
+  sigaction(SIGTERM, &sa, &g_old_term);
+  sigaction(SIGINT, &sa, &g_old_int);
+}
+
+void track_child(pid_t old_pid, pid_t new_pid) {
+  for (auto& c : g_children) {
+    pid_t expect = old_pid;
+    if (c.compare_exchange_strong(expect, new_pid)) return;
+  }
+}
+
+}  // namespace
+
 // --- processes -------------------------------------------------------------------------------
 
 Child spawn(const std::string& name, const std::vector<std::string>& argv,
@@ -90,6 +144,8 @@ Child spawn(const std::string& name, const std::vector<std::string>& argv,
   posix_spawn_file_actions_addopen(&fa, 2, c.err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   int rc = posix_spawnp(&c.pid, av[0], &fa, nullptr, av.data(), ev.data());
   posix_spawn_file_actions_destroy(&fa);
+  install_signal_cleanup();
+  if (rc == 0) track_child(0, c.pid);
   if (rc != 0) {
     c.pid = -1;
     std::ofstream(c.err_path) << "could not start " << argv[0] << ": " << std::strerror(rc) << "\n";
@@ -98,6 +154,7 @@ Child spawn(const std::string& name, const std::vector<std::string>& argv,
 }
 
 static void note_status(Child* c, int st) {
+  track_child(c->pid, 0);
   c->reaped = true;
   c->status = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
 }
@@ -204,30 +261,6 @@ std::string one_port_config(const std::string& device, const std::string& ipv4, 
 
 namespace {
 
-// For the signal handler: the namespaces to delete, as fixed strings (no allocation there).
-char g_ns[2][64];
-struct sigaction g_old_term, g_old_int;
-
-void delete_ns_from_handler(const char* ns) {
-  if (!ns[0]) return;
-  pid_t p = fork();
-  if (p == 0) {
-    execlp("ip", "ip", "netns", "delete", ns, static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  if (p > 0) {
-    int st;
-    waitpid(p, &st, 0);
-  }
-}
-
-void on_fatal_signal(int sig) {
-  delete_ns_from_handler(g_ns[0]);
-  delete_ns_from_handler(g_ns[1]);
-  signal(sig, SIG_DFL);
-  raise(sig);
-}
-
 bool run_ok(const std::vector<std::string>& argv, std::string* why) {
   std::string out;
   int rc = run_command(argv, &out);
@@ -276,10 +309,7 @@ NetnsPair::NetnsPair() {
   sweep_stale();
   std::snprintf(g_ns[0], sizeof g_ns[0], "%s", ns_a.c_str());
   std::snprintf(g_ns[1], sizeof g_ns[1], "%s", ns_b.c_str());
-  struct sigaction sa{};
-  sa.sa_handler = on_fatal_signal;
-  sigaction(SIGTERM, &sa, &g_old_term);
-  sigaction(SIGINT, &sa, &g_old_int);
+  install_signal_cleanup();
 
   std::string why;
   if (!run_ok({"ip", "netns", "add", ns_a}, &why)) {
@@ -318,11 +348,7 @@ void NetnsPair::remove() {
 
 NetnsPair::~NetnsPair() {
   remove();
-  if (g_ns[0][0]) {
-    sigaction(SIGTERM, &g_old_term, nullptr);
-    sigaction(SIGINT, &g_old_int, nullptr);
-    g_ns[0][0] = g_ns[1][0] = '\0';
-  }
+  g_ns[0][0] = g_ns[1][0] = '\0';
 }
 
 }  // namespace dpsan::itest
