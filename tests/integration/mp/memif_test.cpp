@@ -21,7 +21,9 @@ struct Exchange {
   int timeout_s;
 };
 
-void run_memif_pair(const char* tag, const Exchange& x) {
+/** Runs a listening and a connecting dpsan_peer over memif; b_extra goes to the connector only. */
+void run_memif_pair(const char* tag, const Exchange& x, const std::vector<std::string>& b_extra = {},
+                    int want_status = 0) {
   TempDir dir(tag);
   const std::string sock = dir.path() + "/memif.sock";
   std::string cfg_a = dir.write("a.toml", one_port_config("net_memif0,role=server,socket=" + sock, "198.18.0.1/24", 0));
@@ -31,6 +33,7 @@ void run_memif_pair(const char* tag, const Exchange& x) {
   std::vector<std::string> la = {peer, "--listen", to}, lb = {peer, "--connect", to};
   la.insert(la.end(), x.args.begin(), x.args.end());
   lb.insert(lb.end(), x.args.begin(), x.args.end());
+  lb.insert(lb.end(), b_extra.begin(), b_extra.end());
   Child a = spawn("peer-a", la, {"DPSAN_CONFIG=" + cfg_a}, dir.path());
   Child b = spawn("peer-b", lb, {"DPSAN_CONFIG=" + cfg_b}, dir.path());
   auto deadline = Clock::now() + std::chrono::seconds(x.timeout_s + 15);
@@ -38,8 +41,13 @@ void run_memif_pair(const char* tag, const Exchange& x) {
   wait_child(&b, deadline);
   std::string logs = child_output(a) + child_output(b);
   auto sa = peer_summary(a), sb = peer_summary(b);
-  ASSERT_EQ(a.status, 0) << logs;
-  ASSERT_EQ(b.status, 0) << logs;
+  ASSERT_EQ(a.status, want_status) << logs;
+  ASSERT_EQ(b.status, want_status) << logs;
+  if (want_status != 0) {
+    EXPECT_EQ(sa["result"], "violation") << logs;
+    EXPECT_GT(num(sb, "violations"), 0u) << logs;
+    return;
+  }
   const unsigned long long want = uint64_t{x.conns} * x.messages;
   for (auto* s : {&sa, &sb}) {
     EXPECT_EQ((*s)["result"], "ok") << logs;
@@ -77,4 +85,12 @@ TEST(Memif, R36_TwoProcessesPollModeCompletions) {
   run_memif_pair("memif-poll", {{"--conns", "4", "--messages", "200", "--max-size", "4096", "--poll",
                                  "--seed", "13", "--timeout-s", "60"},
                                 4, 200, 60});
+}
+
+// The checks have teeth across processes: a connector with another seed sends other messages,
+// and both ends must say so (exit 1, result=violation).
+TEST(Memif, R40_MismatchedStreamsAreReportedAsViolations) {
+  run_memif_pair("memif-mismatch", {{"--conns", "2", "--messages", "20", "--max-size", "2048", "--timeout-s", "30"},
+                                    2, 20, 30},
+                 {"--seed", "99"}, 1);
 }
