@@ -187,6 +187,20 @@ void kill_child(Child* c) {
   note_status(c, st);
 }
 
+bool wait_for_stderr(Child* c, const std::string& text, Clock::time_point deadline) {
+  while (Clock::now() < deadline) {
+    if (slurp(c->err_path).find(text) != std::string::npos) return true;
+    int st = 0;
+    if (c->pid < 0 || c->reaped) return false;
+    if (waitpid(c->pid, &st, WNOHANG) == c->pid) {
+      note_status(c, st);
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
 std::string child_output(const Child& c) {
   return "--- " + c.name + " (status " + std::to_string(c.status) + (c.timed_out ? ", killed at its deadline" : "") +
          ") stdout:\n" + slurp(c.out_path) + "--- " + c.name + " stderr:\n" + slurp(c.err_path);

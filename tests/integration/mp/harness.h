@@ -59,6 +59,12 @@ int wait_child(Child* c, Clock::time_point deadline);
 /** Kills (SIGKILL) and reaps a child that is still running. */
 void kill_child(Child* c);
 
+/**
+ * Waits until the child's stderr holds `text` (dpsan_peer -v says "listening on" once its
+ * listener is up). @return false if the child ended or the deadline passed first.
+ */
+bool wait_for_stderr(Child* c, const std::string& text, Clock::time_point deadline);
+
 /** The child's output, for failure messages. */
 std::string child_output(const Child& c);
 

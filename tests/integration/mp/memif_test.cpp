@@ -30,13 +30,18 @@ void run_memif_pair(const char* tag, const Exchange& x, const std::vector<std::s
   std::string cfg_b = dir.write("b.toml", one_port_config("net_memif0,role=client,socket=" + sock, "198.18.0.2/24", 1));
   const std::string peer = peer_path();
   const std::string to = "198.18.0.1:5200";
-  std::vector<std::string> la = {peer, "--listen", to}, lb = {peer, "--connect", to};
+  std::vector<std::string> la = {peer, "--listen", to, "-v"}, lb = {peer, "--connect", to};
   la.insert(la.end(), x.args.begin(), x.args.end());
   lb.insert(lb.end(), x.args.begin(), x.args.end());
   lb.insert(lb.end(), b_extra.begin(), b_extra.end());
+  // The memif client's port does not start before the server's socket exists: A goes first.
   Child a = spawn("peer-a", la, {"DPSAN_CONFIG=" + cfg_a}, dir.path());
-  Child b = spawn("peer-b", lb, {"DPSAN_CONFIG=" + cfg_b}, dir.path());
   auto deadline = Clock::now() + std::chrono::seconds(x.timeout_s + 15);
+  if (!wait_for_stderr(&a, "listening on", Clock::now() + std::chrono::seconds(30))) {
+    kill_child(&a);
+    FAIL() << "the memif server process did not come up\n" << child_output(a);
+  }
+  Child b = spawn("peer-b", lb, {"DPSAN_CONFIG=" + cfg_b}, dir.path());
   wait_child(&a, deadline);
   wait_child(&b, deadline);
   std::string logs = child_output(a) + child_output(b);

@@ -23,13 +23,15 @@ TEST(Veth, R40_TwoNamespacesOverAfPacketEveryMessageOnceInOrder) {
   const std::string peer = peer_path();
   const std::vector<std::string> common = {"--conns", "4", "--messages", "300", "--min-size", "1",
                                            "--max-size", "262144", "--seed", "21", "--timeout-s", "75"};
-  std::vector<std::string> la = {"ip", "netns", "exec", net.ns_a, peer, "--listen", "198.18.1.1:5300"};
+  std::vector<std::string> la = {"ip", "netns", "exec", net.ns_a, peer, "--listen", "198.18.1.1:5300", "-v"};
   std::vector<std::string> lb = {"ip", "netns", "exec", net.ns_b, peer, "--connect", "198.18.1.1:5300"};
   la.insert(la.end(), common.begin(), common.end());
   lb.insert(lb.end(), common.begin(), common.end());
+  // The connecting side retries until its listener is up, but starting it second saves retries.
   Child a = spawn("peer-a", la, {"DPSAN_CONFIG=" + cfg_a}, dir.path());
-  Child b = spawn("peer-b", lb, {"DPSAN_CONFIG=" + cfg_b}, dir.path());
   auto deadline = Clock::now() + std::chrono::seconds(90);
+  wait_for_stderr(&a, "listening on", Clock::now() + std::chrono::seconds(30));
+  Child b = spawn("peer-b", lb, {"DPSAN_CONFIG=" + cfg_b}, dir.path());
   wait_child(&a, deadline);
   wait_child(&b, deadline);
   std::string logs = child_output(a) + child_output(b);
