@@ -98,6 +98,25 @@ bool run(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1")
 
 }  // namespace
 
+TEST(Ports, ADeviceThatDoesNotProbeIsWsasysnotreadyAndTheNextStartupWorks) {
+  // Given a vdev no driver knows, and an af_packet port on an interface that does not exist
+  for (const char* dev : {"net_nosuchdriver0", "net_af_packet9,iface=dpsan-nosuchif"}) {
+    SCOPED_TRACE(dev);
+    std::string path = "/tmp/dpsan-ports-bad-" + std::to_string(getpid()) + ".toml";
+    std::ofstream(path) << "[[port]]\ndevice = \"" << dev << "\"\nipv4 = \"198.18.0.1/24\"\n";
+    setenv("DPSAN_CONFIG", path.c_str(), 1);
+    MiniSwitch sw;
+    // Expect: WSPStartupEx refuses with WSASYSNOTREADY (the log line names port[0].device)
+    EXPECT_EQ(sw.startup(), WSASYSNOTREADY);
+    unlink(path.c_str());
+    unsetenv("DPSAN_CONFIG");
+  }
+  // Expect: nothing was left behind that stops a good startup
+  MiniSwitch sw;
+  ASSERT_EQ(sw.startup(), 0);
+  EXPECT_EQ(sw.cleanup(), 0);
+}
+
 TEST(Ports, TwoSocketsOverANetRingPair) {
   run_across_ports(
       "[[port]]\ndevice = \"ringpair:pt:0\"\nipv4 = \"198.18.0.1/24\"\n"
@@ -122,7 +141,9 @@ TEST(Ports, TwoPollCoresHandOverFramesToTheOwningCore) {
 
 TEST(Ports, TwoSocketsOverANetMemifPair) {
   std::string sock = "/tmp/dpsan-memif-" + std::to_string(getpid()) + ".sock";
-  run_across_ports("[[port]]\ndevice = \"net_memif0,role=server,id=0,socket=" + sock +
+  // Twice: the final cleanup removes the devices it probed, so the next startup probes afresh.
+  for (int cycle = 0; cycle < 2; cycle++)
+    run_across_ports("[[port]]\ndevice = \"net_memif0,role=server,id=0,socket=" + sock +
                    "\"\nipv4 = \"198.18.0.1/24\"\n"
                    "[[port]]\ndevice = \"net_memif1,role=client,id=0,socket=" + sock +
                    "\"\nipv4 = \"198.18.0.2/24\"\n");
