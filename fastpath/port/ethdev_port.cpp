@@ -37,11 +37,15 @@ void EthdevPort::close() {
     void* m;
     while (rte_ring_dequeue(r, &m) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
   }
-  if (owned_.close_device) {
+  if (owned_.remove_device) {
+    // The driver's remove closes the port and releases what the probe took (a memif socket,
+    // an af_packet socket), so that the next instance can probe the same device again.
     rte_eth_dev_info info{};
-    rte_device* dev = rte_eth_dev_info_get(id_, &info) == 0 ? info.device : nullptr;
+    if (rte_eth_dev_info_get(id_, &info) != 0 || info.device == nullptr ||
+        rte_dev_remove(info.device) != 0)
+      rte_eth_dev_close(id_);
+  } else if (owned_.close_device) {
     rte_eth_dev_close(id_);
-    if (owned_.remove_device && dev != nullptr) rte_dev_remove(dev);
   }
   for (rte_ring* r : owned_.free) rte_ring_free(r);
   owned_ = Owned{};
