@@ -263,8 +263,9 @@ std::vector<unsigned> usable_cpus() {
   return cpus;
 }
 
-std::string one_port_config(const std::string& device, const std::string& ipv4, int which) {
-  std::string t = "[fastpath]\n";
+std::string one_port_config(const std::string& device, const std::string& ipv4, int which,
+                            const std::string& fastpath_extra) {
+  std::string t = "[fastpath]\n" + fastpath_extra;
   std::vector<unsigned> cpus = usable_cpus();
   if (cpus.size() >= 2) t += "lcores = [" + std::to_string(cpus[cpus.size() - 1 - which]) + "]\n";
   t += "[[port]]\ndevice = \"" + device + "\"\nipv4 = \"" + ipv4 + "\"\n";

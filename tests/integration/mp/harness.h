@@ -84,7 +84,14 @@ std::vector<unsigned> usable_cpus();
  * A DPSAN_CONFIG text with one port. Process `which` (0 or 1) of a pair gets its poll core on
  * a CPU of its own when there are two to spare, so two spinning poll loops do not share one.
  */
-std::string one_port_config(const std::string& device, const std::string& ipv4, int which);
+std::string one_port_config(const std::string& device, const std::string& ipv4, int which,
+                            const std::string& fastpath_extra = "");
+
+/**
+ * [fastpath] lines for exchanges that are not about dead peers: a peer whose poll core is
+ * starved on a loaded 2-CPU machine must not be declared dead (peer_timeout_ms 3000 default).
+ */
+inline const char* kPatientPeers = "peer_timeout_ms = 30000\n";
 
 /**
  * Two network namespaces joined by a veth pair, named after the PID (dpsan-<pid>-a/-b,

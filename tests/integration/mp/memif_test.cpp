@@ -26,8 +26,8 @@ void run_memif_pair(const char* tag, const Exchange& x, const std::vector<std::s
                     int want_status = 0) {
   TempDir dir(tag);
   const std::string sock = dir.path() + "/memif.sock";
-  std::string cfg_a = dir.write("a.toml", one_port_config("net_memif0,role=server,socket=" + sock, "198.18.0.1/24", 0));
-  std::string cfg_b = dir.write("b.toml", one_port_config("net_memif0,role=client,socket=" + sock, "198.18.0.2/24", 1));
+  std::string cfg_a = dir.write("a.toml", one_port_config("net_memif0,role=server,socket=" + sock, "198.18.0.1/24", 0, kPatientPeers));
+  std::string cfg_b = dir.write("b.toml", one_port_config("net_memif0,role=client,socket=" + sock, "198.18.0.2/24", 1, kPatientPeers));
   const std::string peer = peer_path();
   const std::string to = "198.18.0.1:5200";
   std::vector<std::string> la = {peer, "--listen", to, "-v"}, lb = {peer, "--connect", to};

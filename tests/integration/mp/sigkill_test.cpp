@@ -41,8 +41,9 @@ DPSAN_STATS stats(const dpsan::perf::MiniSwitch& sw) {
 class SigKill : public ::testing::Test {
  protected:
   void SetUp() override {
-    // A socket of its own per test: a failed re-probe of one test's port cannot hide another's.
-    sock_ = dir_.path() + "/memif-" + ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".sock";
+    // The same device string in both tests: a probed device stays for the life of the process
+    // and its arguments cannot change (README "Ports").
+    sock_ = dir_.path() + "/memif.sock";
     cfg_a_ = dir_.write("a.toml", one_port_config("net_memif0,role=server,socket=" + sock_, "198.18.0.1/24", 0));
     cfg_b_ = dir_.write("b.toml", one_port_config("net_memif0,role=client,socket=" + sock_, "198.18.0.2/24", 1));
     install_completion_hook();

@@ -18,8 +18,8 @@ TEST(Veth, R40_TwoNamespacesOverAfPacketEveryMessageOnceInOrder) {
   NetnsPair net;
   if (!net.unavailable().empty()) GTEST_SKIP() << "veth test skipped: " << net.unavailable();
   TempDir dir("veth");
-  std::string cfg_a = dir.write("a.toml", one_port_config("net_af_packet0,iface=" + net.if_a, "198.18.1.1/24", 0));
-  std::string cfg_b = dir.write("b.toml", one_port_config("net_af_packet0,iface=" + net.if_b, "198.18.1.2/24", 1));
+  std::string cfg_a = dir.write("a.toml", one_port_config("net_af_packet0,iface=" + net.if_a, "198.18.1.1/24", 0, kPatientPeers));
+  std::string cfg_b = dir.write("b.toml", one_port_config("net_af_packet0,iface=" + net.if_b, "198.18.1.2/24", 1, kPatientPeers));
   const std::string peer = peer_path();
   const std::vector<std::string> common = {"--conns", "4", "--messages", "300", "--min-size", "1",
                                            "--max-size", "262144", "--seed", "21", "--timeout-s", "75"};
