@@ -2,6 +2,7 @@
 #include "ethdev_port.h"
 
 #include <algorithm>
+#include <map>
 #include <rte_bus.h>
 #include <rte_dev.h>
 #include <rte_errno.h>
@@ -37,12 +38,7 @@ void EthdevPort::close() {
     void* m;
     while (rte_ring_dequeue(r, &m) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
   }
-  if (owned_.close_device) {
-    rte_eth_dev_info info{};
-    rte_device* dev = rte_eth_dev_info_get(id_, &info) == 0 ? info.device : nullptr;
-    rte_eth_dev_close(id_);
-    if (owned_.remove_device && dev != nullptr) rte_dev_remove(dev);
-  }
+  if (owned_.close_device) rte_eth_dev_close(id_);
   for (rte_ring* r : owned_.free) rte_ring_free(r);
   owned_ = Owned{};
 }
@@ -92,23 +88,30 @@ EthdevPort* ethdev_start(uint16_t id, rte_mempool* pool, uint16_t queues, uint16
 
 Port* probe_port_open(const std::string& device, rte_mempool* pool, uint16_t queues,
                       std::string* err) {
+  // A device is probed once per process, like the EAL, and kept (stopped) between instances:
+  // removing and probing again is not reliable for every PMD (net_memif keeps its listening
+  // socket), and the next startup then only configures and starts it again.
+  static std::map<std::string, std::string> probed;  // name -> device string; control only
   std::string name = device.substr(0, device.find(','));
+  auto it = probed.find(name);
+  if (it != probed.end() && it->second != device) {
+    *err = "\"" + name + "\" was probed as \"" + it->second +
+           "\" earlier in this process; a device's arguments cannot change until it exits";
+    return nullptr;
+  }
   uint16_t id;
-  bool probed = false;
   if (rte_eth_dev_get_port_by_name(name.c_str(), &id) != 0) {
     if (int rc = rte_dev_probe(device.c_str()); rc != 0) {
       *err = errstr("the device does not probe (rte_dev_probe)", rc);
       return nullptr;
     }
-    probed = true;
     if (rte_eth_dev_get_port_by_name(name.c_str(), &id) != 0) {
       *err = "probed, but no ethdev port is named \"" + name + "\"";
       return nullptr;
     }
+    probed[name] = device;
   }
-  EthdevPort::Owned owned;
-  owned.close_device = owned.remove_device = probed;  // one named on the EAL line stays
-  return ethdev_start(id, pool, queues, 0, std::move(owned), err);
+  return ethdev_start(id, pool, queues, 0, EthdevPort::Owned{}, err);
 }
 
 }  // namespace dpsan::fastpath

@@ -21,8 +21,7 @@ class EthdevPort final : public Port {
   struct Owned {
     std::vector<rte_ring*> drain;  ///< rings whose frames are ours to free at close
     std::vector<rte_ring*> free;   ///< rings to free at close (after draining)
-    bool close_device = false;     ///< we created the device: close it (else only stop it)
-    bool remove_device = false;    ///< we probed it: remove it too (rte_dev_remove)
+    bool close_device = false;     ///< close the device (else only stop it, for the next instance)
   };
 
   EthdevPort(uint16_t id, uint16_t mtu, Owned owned) : id_(id), mtu_(mtu), owned_(std::move(owned)) {}

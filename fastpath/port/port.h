@@ -47,7 +47,8 @@ class Port {
  * "net_af_packet0,iface=veth0", "net_ring0"...) is probed with rte_dev_probe, a PCI address
  * ("0000:01:00.0") must have been allowed on the EAL command line. One RX and one TX queue per
  * poll core, RSS over IPv4/UDP when there are several, IPv4 checksum offload where offered.
- * A port probed here is removed again by close(), so the next instance can probe it afresh.
+ * A device is probed once per process and kept, stopped, between instances (as the EAL is);
+ * its arguments cannot change within the process.
  * Control, at bring-up. @return nullptr and a message in *err on failure.
  */
 Port* probe_port_open(const std::string& device, rte_mempool* pool, uint16_t queues,

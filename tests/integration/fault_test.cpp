@@ -36,7 +36,9 @@ void start_with_faults(MiniSwitch& sw, const std::string& ports, unsigned long s
   std::string path = "/tmp/dpsan-fault-" + std::to_string(getpid()) + ".toml";
   {
     std::ofstream f(path);
-    f << "[fastpath]\nconnect_timeout_ms = 20000\n"
+    // Generous timeouts: this test is about delivery, and a shared CI machine can starve the
+    // poll core for seconds; the dead-peer bound has tests of its own.
+    f << "[fastpath]\nconnect_timeout_ms = 20000\npeer_timeout_ms = 60000\n"
       << (getenv("NOFAULT") ? "[fault]\nseed = " : "[fault]\nloss = 0.05\nduplicate = 0.02\nreorder = 0.05\ncorrupt = 0.01\nseed = ") << seed
       << "\n" << ports;
   }

@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * A peer process killed with SIGKILL mid-transfer, over net_memif. This process is the
+ * survivor (memif server, 198.18.0.1, driving the provider through the public SPI); the victim
+ * is a dpsan_peer (memif client) in a child process. When the victim dies:
+ *  - every operation pending on its connections completes, once, with a connection error,
+ *    within the documented dead-peer bound, peer_timeout_ms + keepalive_ms = 3.25 s by default
+ *    (R29; README "Dead peers"), plus a scheduling allowance for a loaded 2-CPU machine;
+ *  - the survivor's descriptor, connection and packet-buffer counts (SIO_DPSAN_GET_STATS) come
+ *    back to what they were before the transfer (R13);
+ *  - it stays healthy: it accepts a new peer process and exchanges checked messages with it,
+ *    and a final cleanup followed by a new startup works, with another exchange after it (R20).
+ */
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <dpsan/dpsan_stats.h>
+
+#include "engine.h"
+#include "harness.h"
+#include "mini_switch.h"
+#include "session.h"
+
+using namespace dpsan::itest;
+
+namespace {
+
+constexpr int64_t kDeadPeerBoundMs = 3000 + 250;  // peer_timeout_ms + keepalive_ms (defaults)
+constexpr int64_t kSchedulingAllowanceMs = 1500;
+
+DPSAN_STATS stats(const dpsan::perf::MiniSwitch& sw) {
+  DPSAN_STATS st{};
+  DWORD got = 0;
+  int err = 0;
+  sw.proc().lpWSPIoctl(0, SIO_DPSAN_GET_STATS, nullptr, 0, &st, sizeof st, &got, nullptr, nullptr, nullptr, &err);
+  return st;
+}
+
+class SigKill : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // The same device string in both tests: a probed device stays for the life of the process
+    // and its arguments cannot change (README "Ports").
+    sock_ = dir_.path() + "/memif.sock";
+    cfg_a_ = dir_.write("a.toml", one_port_config("net_memif0,role=server,socket=" + sock_, "198.18.0.1/24", 0));
+    cfg_b_ = dir_.write("b.toml", one_port_config("net_memif0,role=client,socket=" + sock_, "198.18.0.2/24", 1));
+    install_completion_hook();
+    setenv("DPSAN_CONFIG", cfg_a_.c_str(), 1);
+  }
+  void TearDown() override { unsetenv("DPSAN_CONFIG"); }
+
+  Child start_peer(const std::string& name, const std::vector<std::string>& extra) {
+    std::vector<std::string> argv = {peer_path(), "--connect", "198.18.0.1:5400"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return spawn(name, argv, {"DPSAN_CONFIG=" + cfg_b_}, dir_.path());
+  }
+
+  /** Accepts n connections from a peer into `engine` within 30 s. @return "" or what failed. */
+  std::string accept_into(Acceptor& acc, Engine& engine, size_t n, Child& peer) {
+    auto end = Clock::now() + std::chrono::seconds(30);
+    size_t taken = acc.accepted().size();
+    size_t want = taken + n;
+    while (taken < want) {
+      if (Clock::now() > end) return "no connection within 30 s\n" + child_output(peer);
+      if (std::string e = acc.step(); !e.empty()) return e;
+      for (; taken < acc.accepted().size() && taken < want; taken++)
+        if (std::string e = engine.add(acc.accepted()[taken], false, 0); !e.empty()) return e;
+      engine.step();
+      usleep(100);
+    }
+    return "";
+  }
+
+  /** A full checked exchange with a fresh peer process: the survivor is healthy. */
+  void healthy_exchange(dpsan::perf::MiniSwitch& sw, Acceptor& acc, const std::string& name) {
+    const std::vector<std::string> args = {"--conns", "2", "--messages", "100", "--max-size", "8192",
+                                           "--seed", "33", "--timeout-s", "40"};
+    Child peer = start_peer(name, args);
+    EngineOptions eo;
+    eo.stream = StreamSpec{33, 100, 1, 8192};
+    eo.conns = 2;
+    Engine engine(sw.proc(), sw.register_memory, eo);
+    ASSERT_EQ(accept_into(acc, engine, 2, peer), "");
+    auto end = Clock::now() + std::chrono::seconds(40);
+    while (!engine.finished() && Clock::now() < end)
+      if (!engine.step()) usleep(50);
+    EXPECT_TRUE(engine.finished()) << "the exchange with " << name << " did not finish";
+    engine.close_all(3000);
+    wait_child(&peer, Clock::now() + std::chrono::seconds(30));
+    EXPECT_EQ(peer.status, 0) << child_output(peer);
+    EXPECT_EQ(engine.violation_count(), 0u) << (engine.violations().empty() ? "" : engine.violations()[0]);
+    EXPECT_EQ(engine.totals().msgs_rx, 200u);
+    EXPECT_EQ(peer_summary(peer)["result"], "ok") << child_output(peer);
+  }
+
+  void kill_mid_transfer(dpsan::perf::MiniSwitch& sw, Acceptor& acc);
+
+  TempDir dir_{"sigkill"};
+  std::string sock_, cfg_a_, cfg_b_;
+};
+
+
+/**
+ * Starts a victim peer on 4 connections, lets the transfer run, kills the victim with SIGKILL
+ * and checks the survivor's side: every pending operation ends once, with a connection
+ * error, within the dead-peer bound. Closes the survivor's sockets afterwards.
+ */
+void SigKill::kill_mid_transfer(dpsan::perf::MiniSwitch& sw, Acceptor& acc) {
+  // A victim that would run for a long time: 4 connections, a million messages each.
+  Child victim = start_peer("victim", {"--conns", "4", "--messages", "1000000", "--max-size", "16384",
+                                       "--seed", "31", "--timeout-s", "120"});
+  EngineOptions eo;
+  eo.stream = StreamSpec{31, 1000000, 1, 16384};
+  eo.conns = 4;
+  eo.window = 4;
+  eo.peer_death_expected = true;
+  Engine engine(sw.proc(), sw.register_memory, eo);
+  ASSERT_EQ(accept_into(acc, engine, 4, victim), "");
+  auto end = Clock::now() + std::chrono::seconds(30);
+  while (engine.totals().msgs_rx < 2000 && Clock::now() < end)
+    if (!engine.step()) usleep(50);
+  ASSERT_GE(engine.totals().msgs_rx, 2000u) << "the transfer did not get going\n" << child_output(victim);
+
+  ASSERT_EQ(kill(victim.pid, SIGKILL), 0);
+  const int64_t killed_ns = monotonic_ns();
+  wait_child(&victim, Clock::now() + std::chrono::seconds(10));
+  const uint64_t pending_at_kill = engine.pending_ops();
+  EXPECT_GT(pending_at_kill, 0u) << "nothing was pending when the peer died";
+
+  // Every pending operation must end, with an error, within the bound.
+  auto give_up = Clock::now() + std::chrono::milliseconds(kDeadPeerBoundMs + kSchedulingAllowanceMs + 5000);
+  while (!engine.finished() && Clock::now() < give_up)
+    if (!engine.step()) usleep(50);
+  EngineTotals tot = engine.totals();
+  const int64_t last_ms = (tot.last_error_ns - killed_ns) / 1000000;
+  std::printf("victim killed with %llu operations pending; first failure after %lld ms, last after %lld ms "
+              "(error %d); bound %lld ms\n",
+              (unsigned long long)pending_at_kill, (long long)((tot.first_error_ns - killed_ns) / 1000000),
+              (long long)last_ms, tot.first_error, (long long)kDeadPeerBoundMs);
+  EXPECT_TRUE(engine.finished()) << engine.pending_ops() << " operations still pending "
+                                 << (kDeadPeerBoundMs + kSchedulingAllowanceMs + 5000) << " ms after the kill";
+  EXPECT_EQ(tot.ops_posted, tot.ops_completed);
+  EXPECT_EQ(tot.conns_failed, 4u);
+  EXPECT_GE(tot.ops_failed, pending_at_kill);
+  EXPECT_TRUE(tot.first_error == WSAECONNABORTED || tot.first_error == WSAECONNRESET) << tot.first_error;
+  EXPECT_LE(last_ms, kDeadPeerBoundMs + kSchedulingAllowanceMs) << "pending operations outlived the dead-peer bound";
+  EXPECT_EQ(tot.double_completions, 0u);
+  EXPECT_EQ(engine.violation_count(), 0u) << (engine.violations().empty() ? "" : engine.violations()[0]);
+  engine.close_all(3000);
+}
+
+/** Waits up to 3 s for the counts to come back to `base`. @return the last snapshot. */
+DPSAN_STATS settle(const dpsan::perf::MiniSwitch& sw, const DPSAN_STATS& base) {
+  DPSAN_STATS now{};
+  auto end = Clock::now() + std::chrono::seconds(3);
+  do {
+    usleep(20 * 1000);
+    now = stats(sw);
+  } while ((now.ops_in_flight != base.ops_in_flight || now.connections != base.connections ||
+            now.mbufs_in_use != base.mbufs_in_use || now.sockets_open != base.sockets_open) &&
+           Clock::now() < end);
+  return now;
+}
+
+}  // namespace
+
+TEST_F(SigKill, R29_R13_PeerKilledMidTransferPendingOpsFailWithinBoundCountsReturnAndNewPeerWorks) {
+  dpsan::perf::MiniSwitch sw;
+  ASSERT_EQ(sw.startup(), 0) << "WSPStartupEx with " << cfg_a_;
+  Acceptor acc(sw.proc());
+  sockaddr_in at{};
+  ASSERT_TRUE(parse_endpoint("198.18.0.1:5400", &at));
+  ASSERT_EQ(acc.listen(at, 16), "");
+  const DPSAN_STATS base = stats(sw);
+
+  kill_mid_transfer(sw, acc);
+
+  // Back to baseline (R13): descriptors, connections, sockets, packet buffers.
+  DPSAN_STATS now = settle(sw, base);
+  EXPECT_EQ(now.ops_in_flight, base.ops_in_flight);
+  EXPECT_EQ(now.connections, base.connections);
+  EXPECT_EQ(now.sockets_open, base.sockets_open);
+  EXPECT_EQ(now.mbufs_in_use, base.mbufs_in_use) << "packet buffers held after the dead peer's connections closed";
+  EXPECT_EQ(now.pending_upcalls, 0u);
+
+  // Healthy: a new peer process connects and exchanges checked messages.
+  healthy_exchange(sw, acc, "peer-after-kill");
+  now = settle(sw, base);
+  EXPECT_EQ(now.ops_in_flight, base.ops_in_flight);
+  EXPECT_EQ(now.mbufs_in_use, base.mbufs_in_use) << "packet buffers held after the second exchange";
+  acc.close();
+  EXPECT_EQ(sw.cleanup(), 0);
+}
+
+TEST_F(SigKill, R20_RestartAfterAPeerWasKilledThenANewPeerWorks) {
+  dpsan::perf::MiniSwitch sw;
+  ASSERT_EQ(sw.startup(), 0) << "WSPStartupEx with " << cfg_a_;
+  sockaddr_in at{};
+  ASSERT_TRUE(parse_endpoint("198.18.0.1:5400", &at));
+  {
+    Acceptor acc(sw.proc());
+    ASSERT_EQ(acc.listen(at, 16), "");
+    kill_mid_transfer(sw, acc);
+  }
+  // A final cleanup and a new startup on the same configuration (R20), then an exchange.
+  ASSERT_EQ(sw.cleanup(), 0);
+  ASSERT_EQ(sw.startup(), 0) << "WSPStartupEx after the final cleanup (same memif server port)";
+  Acceptor acc(sw.proc());
+  ASSERT_EQ(acc.listen(at, 16), "");
+  healthy_exchange(sw, acc, "peer-after-restart");
+  acc.close();
+  EXPECT_EQ(sw.cleanup(), 0);
+}
