@@ -93,6 +93,7 @@ int PollCore::run() {
       send_acks_pc();
       if (now_ >= next_timer_tsc_) {
         timers_pc(now_);
+        kick_ports_pc();
         next_timer_tsc_ = now_ + ms_to_tsc(1);
       }
       wheel_.advance(tick(), [this](TimerNode* t) { on_timer_pc(*conn_of_timer(t)); });

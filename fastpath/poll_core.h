@@ -117,6 +117,8 @@ class PollCore {
   void pump_sends_pc();
   void send_credits_pc();
   unsigned tx_flush();
+  void kick_ports_pc();
+  static constexpr uint32_t kTxStuckMs = 100;
   void mark_ready(Conn& c);
   void mark_credit_dirty(Conn& c);
   /** Owe the peer an ack: at once if `urgent` (a hole, a probe), else within ack_delay_us. */
@@ -190,6 +192,7 @@ class PollCore {
 
   rte_mbuf* txq_[kTxMax];
   uint16_t ntx_ = 0;
+  uint64_t tx_stuck_since_ = 0;        ///< since when the ports took none of txq_ (0: they do)
   Backoff backoff_;
   CoreStats stats_;
 };

@@ -226,7 +226,26 @@ unsigned PollCore::tx_flush() {
   }
   if (sent < ntx_) std::memmove(txq_, txq_ + sent, sizeof(txq_[0]) * (ntx_ - sent));
   ntx_ = static_cast<uint16_t>(ntx_ - sent);
+  if (sent || ntx_ == 0) {
+    tx_stuck_since_ = 0;
+  } else if (tx_stuck_since_ == 0) {
+    tx_stuck_since_ = now_;
+  } else if (now_ - tx_stuck_since_ > ms_to_tsc(kTxStuckMs)) {
+    // The port has taken nothing for a while (a link down, a peer gone): drop what waits, as
+    // the wire would. Retransmission covers reliable frames; the rest were best effort.
+    for (uint16_t i = 0; i < ntx_; i++) rte_pktmbuf_free(txq_[i]);
+    stats_.tx_dropped.add(ntx_);
+    ntx_ = 0;
+    tx_stuck_since_ = 0;
+  }
   return sent;
+}
+
+void PollCore::kick_ports_pc() {
+  // An empty burst lets a port release what it holds back by time (fault injection's delayed
+  // and reordered frames) when nothing else is being sent.
+  if (ntx_ != 0) return;
+  for (unsigned p = 0; p < e_->port_count(); p++) e_->port(p)->tx_burst(index_, txq_, 0);
 }
 
 void PollCore::send_arp_pc(uint8_t via, wire::ArpOp op, const uint8_t target_mac[6],

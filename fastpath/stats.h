@@ -26,6 +26,7 @@ struct CoreStats {
   Counter drops_early_overrun; ///< a message the peer had no credit for
   Counter credit_stalls;       ///< a send found no peer credit
   Counter tx_alloc_fail;       ///< mbuf pool empty when building a frame
+  Counter tx_dropped;          ///< frames a port refused for kTxStuckMs, dropped
   Counter retransmits;         ///< reliable frames sent again (timeout or fast retransmit)
   Counter drops_duplicate;     ///< reliable frames already received (or beyond the window)
   Counter arp_rx;              ///< ARP packets received (requests and replies)

@@ -30,7 +30,8 @@ class EthdevPort final : public Port {
     return rte_eth_rx_burst(id_, q, pkts, n);
   }
   uint16_t tx_burst(uint16_t q, rte_mbuf** pkts, uint16_t n) override {
-    return rte_eth_tx_burst(id_, q, pkts, n);
+    // An empty burst is a kick for wrappers only: some PMDs make a system call for it.
+    return n ? rte_eth_tx_burst(id_, q, pkts, n) : 0;
   }
   void close() override;
   uint16_t mtu() const override { return mtu_; }

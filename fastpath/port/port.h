@@ -24,7 +24,10 @@ class Port {
   virtual ~Port() = default;
   /** @return frames received (0..n); the caller owns them. */
   virtual uint16_t rx_burst(uint16_t queue, rte_mbuf** pkts, uint16_t n) = 0;
-  /** @return frames taken (0..n); pkts[ret..n) stay the caller's. */
+  /**
+   * @return frames taken (0..n); pkts[ret..n) stay the caller's. The owning core calls it with
+   * n = 0 about once a millisecond while idle, so a port may release frames it holds by time.
+   */
   virtual uint16_t tx_burst(uint16_t queue, rte_mbuf** pkts, uint16_t n) = 0;
   /** Stop and release the port. Control only, after the owning cores are stopped. */
   virtual void close() = 0;
