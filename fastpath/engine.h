@@ -21,6 +21,7 @@
 #include "descriptor.h"
 #include "listener.h"
 #include "mr_table.h"
+#include "reg_cache.h"
 #include "ring.h"
 
 namespace dpsan::fastpath {
@@ -109,6 +110,9 @@ class Engine {
   ElemRing<NotifyRecord> notify;   ///< MPSC: producers = cores and control, consumer = notifier
   ListenerTable listeners;
   MrTable mrs;
+  /// The registration cache. Process-wide rather than per instance would outlive the final
+  /// cleanup, which must release every registration (R18): it is cleared there.
+  RegCache reg_cache;
   rte_rcu_qsbr* qsbr = nullptr;    ///< readers: cores 0..n-1, the notifier as thread n
 
  private:

@@ -82,14 +82,13 @@ bool PollCore::on_frame_pc(const wire::Frame& fr, rte_mbuf* m) {
   if (seq_lt(c->peer_recv_limit, fr.f.recv_limit)) c->peer_recv_limit = fr.f.recv_limit;
   if (seq_lt(c->peer_early_limit, fr.f.early_limit)) c->peer_early_limit = fr.f.early_limit;
   if (!c->send_q.empty()) mark_ready(*c);
+  if (wire::opcode_reliable(fr.f.opcode)) return accept_reliable_pc(*c, fr, m);
   switch (fr.f.opcode) {
-    case wire::kData:
-      return accept_reliable_pc(*c, fr, m);
     case wire::kKeepalive:
       mark_ack_due(*c, true);  // a probe: alive? what are your limits?
       return false;
     case wire::kReset:
-      on_reset_frame_pc(*c);
+      on_reset_frame_pc(*c, fr);
       return false;
     default:
       return false;  // ACK, duplicate ACCEPT: the header said it all
@@ -177,7 +176,13 @@ bool PollCore::accept_reliable_pc(Conn& c, const wire::Frame& fr, rte_mbuf* m) {
 
 /** In order, exactly once: the message layer. */
 void PollCore::deliver_pc(Conn& c, const wire::Frame& fr) {
-  if (fr.f.opcode == wire::kData) on_data_pc(c, fr);
+  switch (fr.f.opcode) {
+    case wire::kData: on_data_pc(c, fr); break;
+    case wire::kRdmaWrite: on_rdma_write_pc(c, fr); break;
+    case wire::kRdmaReadReq: on_rdma_read_req_pc(c, fr); break;
+    case wire::kRdmaReadResp: on_rdma_read_resp_pc(c, fr); break;
+    default: break;
+  }
 }
 
 void PollCore::on_connect_req_pc(const wire::Frame& fr) {
@@ -306,8 +311,15 @@ void PollCore::on_data_pc(Conn& c, const wire::Frame& fr) {
   maybe_credit(c);  // that may have used the last credit the peer had
 }
 
-void PollCore::on_reset_frame_pc(Conn& c) {
-  fail_conn(c, kWsaConnReset);  // R15, R29: the context stays until WSPCloseSocket
+void PollCore::on_reset_frame_pc(Conn& c, const wire::Frame& fr) {
+  // A reason rides along when the peer refused one of our RDMA accesses (README "RDMA").
+  uint32_t error = kWsaConnReset;
+  if (fr.payload_len == sizeof(wire::ResetBody)) {
+    wire::ResetBody b;
+    std::memcpy(&b, fr.payload, sizeof b);
+    if (b.reason.get() == wire::kConnAborted) error = wire::kConnAborted;
+  }
+  fail_conn(c, error);  // R15, R29: the context stays until WSPCloseSocket
 }
 
 }  // namespace dpsan::fastpath

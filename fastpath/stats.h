@@ -29,6 +29,8 @@ struct CoreStats {
   Counter retransmits;         ///< reliable frames sent again (timeout or fast retransmit)
   Counter drops_duplicate;     ///< reliable frames already received (or beyond the window)
   Counter conns;               ///< live connections (gauge, owner-written)
+  Counter rdma_denied;         ///< remote accesses refused (each aborted its connection)
+  Counter rdma_regions;        ///< live RDMA registrations (gauge, owner-written)
 };
 
 }  // namespace dpsan::fastpath

@@ -37,6 +37,11 @@ typedef struct DPSAN_STATS {
   uint64_t poll_cores;
   uint64_t retransmits;        /* reliable frames sent again */
   uint64_t drops_duplicate;    /* reliable frames received twice (or beyond the window) */
+  uint64_t rdma_registrations; /* live RDMA registrations (regions a peer may reach) */
+  uint64_t rdma_denied;        /* remote RDMA accesses refused (each aborted its connection) */
+  uint64_t cache_entries;      /* registration cache: ranges cached, in use or not */
+  uint64_t cache_hits;         /* registrations served from the cache */
+  uint64_t cache_misses;       /* registrations that had to pin a new range */
 } DPSAN_STATS;
 
 #ifdef __cplusplus
