@@ -81,7 +81,7 @@ bool PollCore::on_frame_pc(const wire::Frame& fr, rte_mbuf* m) {
   on_ack_info_pc(*c, fr.f);
   if (seq_lt(c->peer_recv_limit, fr.f.recv_limit)) c->peer_recv_limit = fr.f.recv_limit;
   if (seq_lt(c->peer_early_limit, fr.f.early_limit)) c->peer_early_limit = fr.f.early_limit;
-  if (!c->send_q.empty()) mark_ready(*c);
+  if (!c->send_q.empty() || c->rjob_count) mark_ready(*c);
   if (wire::opcode_reliable(fr.f.opcode)) return accept_reliable_pc(*c, fr, m);
   switch (fr.f.opcode) {
     case wire::kKeepalive:
@@ -112,7 +112,7 @@ void PollCore::on_ack_info_pc(Conn& c, const wire::Fields& f) {
       c.unacked_q.pop();
       complete(r, 0, r->total_len);
     }
-    if (!c.send_q.empty()) mark_ready(c);  // the window opened
+    if (!c.send_q.empty() || c.rjob_count) mark_ready(c);  // the window opened
     if (c.snd_una != c.snd_nxt)
       wheel_.arm(&c.timer, tick() + ticks_of_us(e_->config().rto_min_us));
   }
