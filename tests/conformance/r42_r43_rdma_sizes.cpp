@@ -87,5 +87,10 @@ TEST(Conformance, R43_RdmaBelowTheThresholdWorks) {
   ASSERT_TRUE(wait_result(k.c(), z, &r));
   EXPECT_TRUE(r.ok) << wsa_name(r.err);
   EXPECT_EQ(r.bytes, 0u);
+  WSAOVERLAPPED* zr = sw().new_ov(Mode::Upcall);
+  ASSERT_TRUE(read_pending(k.ext, k.c(), back, 0, 0, remote, static_cast<DWORD>(remote.len), zr));
+  ASSERT_TRUE(wait_result(k.c(), zr, &r));
+  EXPECT_TRUE(r.ok) << wsa_name(r.err);
+  EXPECT_EQ(r.bytes, 0u);
   EXPECT_EQ(sw().cleanup(), 0);
 }

@@ -66,3 +66,37 @@ TEST(Conformance, R61_RdmaDescriptorsAreDistinct) {
   EXPECT_EQ(k.ext.dereg_rdma(k.a(), b.desc, b.desc_len, &err), 0) << wsa_name(err);
   EXPECT_EQ(sw().cleanup(), 0);
 }
+
+TEST(Conformance, R59_LocalBufferOfPendingRdmaStaysRegistered) {
+  Session ses;
+  ASSERT_EQ(sw().startup(), 0);
+  Conn k;
+  ASSERT_TRUE(make_conn(&k));
+  RdmaRegion remote;
+  ASSERT_TRUE(make_rdma_region(k.ext, k.a(), 65536, &remote));
+  Region msg, local, inbox;
+  ASSERT_TRUE(make_region(k.c(), 4096, &msg, MEM_READWRITE, 'm'));
+  ASSERT_TRUE(make_region(k.c(), 65536, &local, MEM_READWRITE, 'w'));
+  ASSERT_TRUE(make_region(k.a(), 4096, &inbox));
+  // Given: a 4 KiB send that waits for a receive the peer has not posted (too big for an early
+  // slot), and an RDMA write queued behind it: the write is certainly pending.
+  WSAOVERLAPPED* sov = sw().new_ov(Mode::Poll);
+  ASSERT_TRUE(send_pending(k.c(), msg.buf, 4096, sov));
+  WSAOVERLAPPED* wov = sw().new_ov(Mode::Upcall);
+  ASSERT_TRUE(write_pending(k.ext, k.c(), local, 0, 65536, remote, 0, wov));
+  sleep_ms(50);
+  ASSERT_FALSE(ov_done(wov));
+  // Expect: its local buffer cannot be deregistered.
+  int err = 0;
+  EXPECT_EQ(k.ext.dereg(k.c(), local.h, &err), SOCKET_ERROR);
+  EXPECT_EQ(err, WSAEINVAL) << wsa_name(err);
+  // When the receive is posted, both complete, and then it can.
+  WSAOVERLAPPED* rov = sw().new_ov(Mode::Poll);
+  ASSERT_TRUE(recv_pending(k.a(), inbox.buf, 4096, rov));
+  OvResult r;
+  ASSERT_TRUE(wait_result(k.c(), wov, &r));
+  EXPECT_TRUE(r.ok) << wsa_name(r.err);
+  EXPECT_TRUE(all_bytes(remote.buf, 65536, 'w'));
+  EXPECT_EQ(k.ext.dereg(k.c(), local.h, &err), 0) << wsa_name(err);
+  EXPECT_EQ(sw().cleanup(), 0);
+}
