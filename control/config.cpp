@@ -2,6 +2,8 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -150,6 +152,8 @@ void parse_fastpath(const toml::value& t, Config* c) {
       e.keepalive_ms = static_cast<uint32_t>(as_uint(v, key, 10, 600000));
     } else if (k == "peer_timeout_ms") {
       e.peer_timeout_ms = static_cast<uint32_t>(as_uint(v, key, 50, 3600000));
+    } else if (k == "arp_timeout_s") {
+      e.arp_timeout_s = static_cast<uint32_t>(as_uint(v, key, 1, 86400));
     } else if (k == "no_huge") {
       if (!v.is_boolean()) bad(key, show(v), "expected true or false");
       c->force_no_huge = v.as_boolean();
@@ -185,6 +189,73 @@ void parse_fault(const toml::value& t, Config* c) {
     bad("fault.flap_down_ms", std::to_string(f.flap_down_ms), "must not exceed fault.flap_period_ms");
 }
 
+bool is_pci_address(const std::string& d) {
+  // DDDD:BB:DD.F or BB:DD.F
+  auto hex = [](char ch) { return std::isxdigit(static_cast<unsigned char>(ch)) != 0; };
+  std::string s = d.substr(0, d.find(','));
+  if (s.size() == 7) s = "0000:" + s;
+  if (s.size() != 12 || s[4] != ':' || s[7] != ':' || s[10] != '.' || s[11] < '0' || s[11] > '7')
+    return false;
+  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
+    if (!hex(s[i])) return false;
+  return true;
+}
+
+void parse_device(const std::string& d, const std::string& key, PortConfig* p) {
+  p->device = d;
+  if (d == "loopback") {
+    p->kind = PortConfig::Kind::kLoopback;
+  } else if (d.rfind("ringpair:", 0) == 0) {
+    // ringpair:NAME:SIDE
+    std::string rest = d.substr(9);
+    size_t colon = rest.rfind(':');
+    std::string name = colon == std::string::npos ? "" : rest.substr(0, colon);
+    std::string side = colon == std::string::npos ? "" : rest.substr(colon + 1);
+    bool name_ok = !name.empty() && name.size() <= 12 &&
+                   name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                          "0123456789") == std::string::npos;
+    if (!name_ok || (side != "0" && side != "1"))
+      bad(key, "\"" + d + "\"", "expected ringpair:NAME:0 or ringpair:NAME:1 (NAME: 1..12 letters or digits)");
+    p->kind = PortConfig::Kind::kRingPair;
+    p->pair = name;
+    p->side = side == "1" ? 1 : 0;
+  } else if (is_pci_address(d)) {
+    p->kind = PortConfig::Kind::kDpdk;
+    p->pci = true;
+  } else if (d.rfind("net_", 0) == 0 && d.size() > 4 && d.find_first_of(" \t\n") == std::string::npos) {
+    p->kind = PortConfig::Kind::kDpdk;  // a vdev string; whether it probes is known at startup
+  } else {
+    bad(key, "\"" + d + "\"",
+        "expected \"loopback\", \"ringpair:NAME:0|1\", a DPDK vdev string (net_memif0,..., "
+        "net_af_packet0,iface=..., net_ring0...) or a PCI address");
+  }
+}
+
+bool parse_mac(const std::string& s, uint8_t mac[6]) {
+  unsigned v[6];
+  char tail;
+  if (std::sscanf(s.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+                  &tail) != 6 || s.size() != 17)
+    return false;
+  for (int i = 0; i < 6; i++) mac[i] = static_cast<uint8_t>(v[i]);
+  return true;
+}
+
+void parse_neighbours(const toml::value& x, const std::string& key, PortConfig* p) {
+  if (!x.is_table()) bad(key, show(x), "expected a table such as { \"198.18.0.2\" = \"02:00:00:00:00:02\" }");
+  for (const auto& [ip, mac] : x.as_table()) {
+    Neighbour n{};
+    std::string where = key + "." + ip;
+    in_addr a{};
+    if (inet_pton(AF_INET, ip.c_str(), &a) != 1 || a.s_addr == 0)
+      bad(where, "\"" + ip + "\"", "expected an IPv4 address");
+    if (!mac.is_string() || !parse_mac(mac.as_string().str, n.mac))
+      bad(where, show(mac), "expected a MAC address such as \"02:00:00:00:00:02\"");
+    n.ipv4 = a.s_addr;
+    p->neighbours.push_back(n);
+  }
+}
+
 void parse_ports(const toml::value& v, Config* c) {
   if (!v.is_array()) bad("port", show(v), "expected [[port]] tables");
   c->ports.clear();
@@ -196,23 +267,38 @@ void parse_ports(const toml::value& v, Config* c) {
     for_keys(t, where, [&](const std::string& k, const toml::value& x, const std::string& key) {
       if (k == "device") {
         if (!x.is_string()) bad(key, show(x), "expected a string");
-        p.device = x.as_string().str;
+        parse_device(x.as_string().str, key, &p);
       } else if (k == "ipv4") {
         if (!x.is_string()) bad(key, show(x), "expected a string such as \"198.18.0.1/24\"");
         parse_ipv4_prefix(x.as_string().str, key, &p);
         have_ip = true;
+      } else if (k == "neighbours") {
+        parse_neighbours(x, key, &p);
       } else {
         bad(key, show(x), "unknown key");
       }
     });
     if (p.device.empty()) bad(where + ".device", "(missing)", "every port needs a device");
     if (!have_ip) bad(where + ".ipv4", "(missing)", "every port needs an address");
-    if (p.device != "loopback")
-      bad(where + ".device", "\"" + p.device + "\"",
-          "only the built-in \"loopback\" device is supported in this release");
+    for (const PortConfig& q : c->ports) {
+      if (q.ipv4 == p.ipv4) bad(where + ".ipv4", show(t.as_table().at("ipv4")), "another port serves it");
+      if (q.device == p.device) bad(where + ".device", "\"" + p.device + "\"", "another port uses it");
+    }
     c->ports.push_back(p);
   }
-  if (c->ports.size() != 1) bad("port", show(v), "exactly one [[port]] is supported in this release");
+  if (c->ports.empty() || c->ports.size() > fastpath::kMaxPorts)
+    bad("port", show(v), "expected 1.." + std::to_string(fastpath::kMaxPorts) + " [[port]] tables");
+}
+
+/** What the engine needs to know of the ports: the address each serves. */
+void fill_port_addrs(Config* c) {
+  auto& e = c->engine;
+  e.ports = static_cast<uint32_t>(c->ports.size());
+  for (size_t i = 0; i < c->ports.size(); i++) {
+    const PortConfig& p = c->ports[i];
+    e.port_addr[i].ip = p.ipv4;
+    e.port_addr[i].mask = p.prefix == 0 ? 0 : htonl(~0u << (32 - p.prefix));
+  }
 }
 
 uint32_t env_uint(const char* name, uint32_t lo, uint32_t hi, uint32_t dflt) {
@@ -248,8 +334,20 @@ Config embedded_default() {
   lo.ipv4 = htonl(INADDR_LOOPBACK);
   lo.prefix = 32;
   c.ports.push_back(lo);
-  c.engine.served_ip = lo.ipv4;
+  fill_port_addrs(&c);
   return c;
+}
+
+bool serves_ip(const Config& c, uint32_t ip) {
+  for (const PortConfig& p : c.ports)
+    if (p.ipv4 == ip) return true;
+  return false;
+}
+
+uint32_t source_ip_for(const Config& c, uint32_t dst) {
+  for (unsigned i = 0; i < c.engine.ports; i++)
+    if (c.engine.port_addr[i].contains(dst)) return c.engine.port_addr[i].ip;
+  return c.ports.front().ipv4;
 }
 
 bool parse_config_text(const std::string& text, const std::string& origin, Config* out,
@@ -267,7 +365,7 @@ bool parse_config_text(const std::string& text, const std::string& origin, Confi
       else bad(key, show(v), "unknown key");
     });
     if (out->ports.empty()) bad("port", "(missing)", "at least one [[port]] is needed");
-    out->engine.served_ip = out->ports.front().ipv4;
+    fill_port_addrs(out);
     return true;
   } catch (const ConfigError& e) {
     *error = origin + ": " + e.msg;

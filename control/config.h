@@ -18,10 +18,21 @@
 
 namespace dpsan::control {
 
+struct Neighbour {
+  uint32_t ipv4;          ///< network order
+  uint8_t mac[6];
+};
+
 struct PortConfig {
-  std::string device;     ///< "loopback", or a DPDK vdev string / PCI address
+  enum class Kind { kLoopback, kRingPair, kDpdk };
+  std::string device;     ///< as written: "loopback", "ringpair:NAME:SIDE", a vdev string or PCI
+  Kind kind = Kind::kLoopback;
+  std::string pair;       ///< kRingPair: the pair's name
+  unsigned side = 0;      ///< kRingPair: 0 or 1
+  bool pci = false;       ///< kDpdk: a PCI address (allowed on the EAL command line)
   uint32_t ipv4 = 0;      ///< network order
   uint8_t prefix = 32;
+  std::vector<Neighbour> neighbours;  ///< static ARP entries
 };
 
 struct Config {
@@ -35,6 +46,15 @@ struct Config {
 
 /** The embedded default: one loopback port serving 127.0.0.1, one poll core. */
 Config embedded_default();
+
+/** @return true if one of the ports serves `ip` (network order). */
+bool serves_ip(const Config& c, uint32_t ip);
+
+/**
+ * The address a connection to `dst` goes out from when its socket is not bound to one: the
+ * port whose subnet holds `dst`, else the first port. Network order.
+ */
+uint32_t source_ip_for(const Config& c, uint32_t dst);
 
 /**
  * Load the configuration: DPSAN_CONFIG if set, then DPSAN_* environment overrides.

@@ -63,12 +63,21 @@ bool eal_init_once(const Config& cfg, EalInfo* info, std::string* error) {
   }
 
   g_info.hugepages = !cfg.force_no_huge && hugepages_usable();
-  std::vector<std::string> args = {"dpsan", "--lcores=" + lcores, "--main-lcore=0", "--no-pci",
+  std::vector<std::string> args = {"dpsan", "--lcores=" + lcores, "--main-lcore=0",
                                    "--no-telemetry", "--log-level=lib.*:error",
                                    // One prefix serves every process: nothing is shared between
                                    // them, so a killed process leaves no files behind that could
                                    // stop the next one (R22).
                                    "--file-prefix=dpsan"};
+  // PCI devices are used only when a port names one; vdevs are probed later (rte_dev_probe).
+  bool pci = false;
+  for (const PortConfig& p : cfg.ports) {
+    if (!p.pci) continue;
+    args.push_back("-a");
+    args.push_back(p.device);
+    pci = true;
+  }
+  if (!pci) args.push_back("--no-pci");
   if (g_info.hugepages) {
     args.push_back("--in-memory");  // hugepages without hugetlbfs files
   } else {

@@ -21,9 +21,10 @@ Instance::~Instance() {
   stop_lcores();
   if (notifier_running_) notifier_.stop();
   engine_.reset();
-  if (port_) {
-    port_->close();
-    delete port_;
+  // Reverse order: the first side of a ring pair owns the rings the second side uses.
+  for (auto it = ports_.rbegin(); it != ports_.rend(); ++it) {
+    (*it)->close();
+    delete *it;
   }
   rte_mempool_free(mbufs_);
   rte_free(qsbr_);
@@ -49,13 +50,8 @@ bool Instance::bring_up(const Config& cfg, std::string* error) {
              ": cannot create the packet pool (not enough memory?)";
     return false;
   }
+  if (!open_ports(error)) return false;
   const char* err = nullptr;
-  port_ = fastpath::loopback_port_open(id_, mbufs_, &err);
-  if (port_ == nullptr) {
-    *error = std::string("port[0].device = \"loopback\": ") + err;
-    return false;
-  }
-  if (cfg_.fault.enabled()) port_ = fastpath::fault_port_wrap(port_, cfg_.fault, mbufs_);
   unsigned readers = cfg_.engine.cores + 1;  // poll cores, then the notifier
   qsbr_ = static_cast<rte_rcu_qsbr*>(
       rte_zmalloc("dpsan_qsbr", rte_rcu_qsbr_get_memsize(readers), RTE_CACHE_LINE_SIZE));
@@ -65,10 +61,12 @@ bool Instance::bring_up(const Config& cfg, std::string* error) {
   }
   engine_ = std::make_unique<fastpath::Engine>();
   engine_->qsbr = qsbr_;
-  if (!engine_->init(cfg_.engine, id_, port_, mbufs_, &err)) {
+  if (!engine_->init(cfg_.engine, id_, ports_.data(), mbufs_, &err)) {
     *error = err;
     return false;
   }
+  for (const PortConfig& p : cfg_.ports)
+    for (const Neighbour& n : p.neighbours) engine_->neighbours.add_static(n.ipv4, n.mac);
   notifier_.start(engine_.get(), upcalls_, cfg_.engine.cores);
   notifier_running_ = true;
   for (unsigned i = 0; i < lcores_.size(); i++) {
@@ -80,6 +78,35 @@ bool Instance::bring_up(const Config& cfg, std::string* error) {
     }
   }
   lcores_running_ = true;
+  return true;
+}
+
+fastpath::Port* Instance::open_port(const PortConfig& p, std::string* err) {
+  auto queues = static_cast<uint16_t>(cfg_.engine.cores);
+  switch (p.kind) {
+    case PortConfig::Kind::kLoopback:
+      return fastpath::loopback_port_open(id_, mbufs_, queues, err);
+    case PortConfig::Kind::kRingPair:
+      return fastpath::ring_pair_port_open(p.pair, p.side, mbufs_, queues, err);
+    case PortConfig::Kind::kDpdk:
+      return fastpath::probe_port_open(p.device, mbufs_, queues, err);
+  }
+  return nullptr;
+}
+
+bool Instance::open_ports(std::string* error) {
+  for (size_t i = 0; i < cfg_.ports.size(); i++) {
+    const PortConfig& p = cfg_.ports[i];
+    std::string err;
+    fastpath::Port* port = open_port(p, &err);
+    if (port == nullptr) {
+      *error = "port[" + std::to_string(i) + "].device = \"" + p.device + "\": " + err;
+      return false;
+    }
+    if (cfg_.fault.enabled())
+      port = fastpath::fault_port_wrap(port, cfg_.fault, mbufs_, static_cast<uint16_t>(cfg_.engine.cores));
+    ports_.push_back(port);
+  }
   return true;
 }
 

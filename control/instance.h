@@ -10,6 +10,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 #include <rte_mempool.h>
 #include <rte_rcu_qsbr.h>
 
@@ -65,13 +66,17 @@ class Instance {
   bool stopping() const { return engine_->stopping(); }
 
  private:
+  /** Open every configured port, in order, with one queue pair per poll core. */
+  bool open_ports(std::string* error);
+  fastpath::Port* open_port(const PortConfig& p, std::string* err);
+
   void stop_lcores();
 
   unsigned id_;
   const std::atomic<const WSPUPCALLTABLEEX*>* upcalls_;
   Config cfg_;
   rte_mempool* mbufs_ = nullptr;
-  fastpath::Port* port_ = nullptr;
+  std::vector<fastpath::Port*> ports_;  ///< in the order opened; closed in reverse
   rte_rcu_qsbr* qsbr_ = nullptr;
   std::unique_ptr<fastpath::Engine> engine_;
   std::vector<unsigned> lcores_;

@@ -47,7 +47,9 @@ inline bool seq_le(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) 
 /** A reliable frame sent and not yet acknowledged. */
 struct TxSlot {
   rte_mbuf* m;
-  bool sacked;   ///< the peer holds it (SACK): not resent on timeout
+  uint64_t sent_tsc;  ///< first transmission: the RTT sample when it is acked
+  bool sacked;        ///< the peer holds it (SACK): not resent on timeout
+  bool resent;        ///< sent more than once: no RTT sample from it (Karn)
 }; 
 
 enum class ConnState : uint8_t {
@@ -110,11 +112,14 @@ struct Conn {
   uint32_t rx_held = 0;         ///< frames held in rxw
   uint32_t fast_rtx_psn = 0;    ///< last psn fast-retransmitted (once per hole)
   uint32_t rto_shift = 0;       ///< RTO back-off exponent
+  uint32_t srtt_us = 0;         ///< smoothed round-trip time (RFC 6298); 0 = no sample yet
+  uint32_t rttvar_us = 0;       ///< its mean deviation
   bool ack_due = false;         ///< an ACK is owed to the peer (any frame we send pays it)
   bool in_ack_list = false;     ///< on the core's ack list
   uint32_t rx_since_ack = 0;    ///< reliable frames received since we last sent an ack
   uint64_t ack_deadline_tsc = 0;///< when the owed ack goes out at the latest
   uint64_t last_rx_tsc = 0;     ///< last valid frame from the peer (liveness)
+  uint64_t watch_tsc = 0;       ///< when we last began waiting on the peer (timer armed idle)
   TimerNode timer;              ///< RTO and keepalive
 
   // RDMA (poll_core_rdma.cpp). Write and read-request frames of ours sit in send_q in order

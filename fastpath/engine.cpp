@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_pause.h>
 
@@ -23,11 +24,13 @@ Engine::~Engine() {
   rte_mempool_free(pendings_);
 }
 
-bool Engine::init(const EngineConfig& cfg, unsigned instance, Port* port, rte_mempool* mbufs,
-                  const char** err) {
+bool Engine::init(const EngineConfig& cfg, unsigned instance, Port* const* ports,
+                  rte_mempool* mbufs, const char** err) {
   cfg_ = cfg;
-  port_ = port;
+  for (unsigned i = 0; i < cfg.ports; i++) ports_[i] = ports[i];
   mbufs_ = mbufs;
+  uint64_t hz = rte_get_tsc_hz();
+  neighbours.init(hz * cfg.arp_timeout_s, hz / 10);  // one ARP request per address per 100 ms
   char name[RTE_MEMPOOL_NAMESIZE];
   std::snprintf(name, sizeof name, "dpsan_req%u", instance);
   // No per-lcore cache: most takers are switch threads, which have no lcore id.

@@ -21,6 +21,7 @@
 #include "descriptor.h"
 #include "listener.h"
 #include "mr_table.h"
+#include "neighbour_table.h"
 #include "reg_cache.h"
 #include "ring.h"
 
@@ -28,6 +29,15 @@ namespace dpsan::fastpath {
 
 class Port;
 class PollCore;
+
+inline constexpr unsigned kMaxPorts = 8;
+
+/** The address a port serves. Network byte order. */
+struct PortAddr {
+  uint32_t ip = 0;
+  uint32_t mask = 0xffffffffu;
+  bool contains(uint32_t addr) const { return (addr & mask) == (ip & mask); }
+};
 
 struct EngineConfig {
   uint32_t cores = 1;                 ///< poll cores
@@ -45,7 +55,9 @@ struct EngineConfig {
   uint32_t peer_timeout_ms = 3000;    ///< no frame from the peer for this long: it is dead
   IdlePolicy idle = IdlePolicy::kAdaptive;
   uint32_t idle_sleep_us = 20;
-  uint32_t served_ip = 0;             ///< network order
+  uint32_t arp_timeout_s = 300;       ///< a learned neighbour is forgotten after this
+  uint32_t ports = 1;                 ///< ports in use, 1..kMaxPorts
+  PortAddr port_addr[kMaxPorts];      ///< what each port serves
 };
 
 class Engine {
@@ -54,10 +66,11 @@ class Engine {
   ~Engine();
 
   /**
-   * Create pools, rings, tables and cores. Control, at bring-up; `port` stays owned by control.
+   * Create pools, rings, tables and cores. Control, at bring-up; the cfg.ports `ports` stay
+   * owned by control.
    * @return false with a message in *err; a failed init leaves nothing to release but the object.
    */
-  bool init(const EngineConfig& cfg, unsigned instance, Port* port, rte_mempool* mbufs,
+  bool init(const EngineConfig& cfg, unsigned instance, Port* const* ports, rte_mempool* mbufs,
             const char** err);
 
   /** Any thread. @return a zeroed request, or nullptr when the pool is empty (WSAENOBUFS). */
@@ -80,7 +93,14 @@ class Engine {
   const EngineConfig& config() const { return cfg_; }
   PollCore& core(unsigned i) { return *cores_[i]; }
   unsigned core_count() const { return cfg_.cores; }
-  Port* port() const { return port_; }
+  unsigned port_count() const { return cfg_.ports; }
+  Port* port(unsigned i) const { return ports_[i]; }
+  /** @return the index of the port serving `ip` (network order), or -1. */
+  int port_serving(uint32_t ip) const {
+    for (unsigned i = 0; i < cfg_.ports; i++)
+      if (cfg_.port_addr[i].ip == ip) return static_cast<int>(i);
+    return -1;
+  }
 
   /**
    * First part of step 1: no network event is recorded or signalled from now on (R14). The
@@ -110,6 +130,7 @@ class Engine {
   ElemRing<NotifyRecord> notify;   ///< MPSC: producers = cores and control, consumer = notifier
   ListenerTable listeners;
   MrTable mrs;
+  NeighbourTable neighbours;       ///< shared by the cores: ARP learns, connects look up
   /// The registration cache. Process-wide rather than per instance would outlive the final
   /// cleanup, which must release every registration (R18): it is cleared there.
   RegCache reg_cache;
@@ -117,7 +138,7 @@ class Engine {
 
  private:
   EngineConfig cfg_;
-  Port* port_ = nullptr;
+  Port* ports_[kMaxPorts] = {};
   rte_mempool* mbufs_ = nullptr;
   rte_mempool* requests_ = nullptr;
   rte_mempool* pendings_ = nullptr;

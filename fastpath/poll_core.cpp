@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "poll_core.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <sys/prctl.h>
@@ -14,6 +15,11 @@ namespace dpsan::fastpath {
 
 PollCore::~PollCore() {
   requests_.destroy();
+  if (handoff_.raw()) {
+    HandOff h;
+    while (handoff_.dequeue_burst(&h, 1)) rte_pktmbuf_free(h.m);
+  }
+  handoff_.destroy();
   rte_free(conns_);
   rte_free(free_slots_);
   rte_free(early_store_);
@@ -30,6 +36,11 @@ bool PollCore::init(unsigned instance, const char** err) {
   // Relaxed tail sync: switch threads are preemptible and outnumber cores (rte_ring_rts.h).
   if (!requests_.create(name, rte_align32pow2(cfg.max_requests + 1), RING_F_MP_RTS_ENQ | RING_F_SC_DEQ)) {
     *err = "cannot create a request ring";
+    return false;
+  }
+  std::snprintf(name, sizeof name, "dpsan_ho%u_%u", instance, index_);
+  if (cfg.cores > 1 && !handoff_.create(name, 4096, RING_F_SC_DEQ)) {
+    *err = "cannot create a hand-over ring";
     return false;
   }
   uint32_t n = cfg.max_conns_per_core;
@@ -62,10 +73,11 @@ bool PollCore::init(unsigned instance, const char** err) {
   tsc_hz_ = rte_get_tsc_hz();
   tsc_per_tick_ = std::max<uint64_t>(1, tsc_hz_ / 1000000 * kTickUs);
   wheel_.reset(rte_rdtsc() / tsc_per_tick_);
-  uint16_t mtu = e_->port()->mtu();
   uint32_t room = e_->config().mbuf_data_room - RTE_PKTMBUF_HEADROOM;
-  uint32_t frame_max = std::min<uint32_t>(room, mtu + wire::kEthLen);
-  mss_ = static_cast<uint16_t>(frame_max - wire::kFrameOverhead);
+  for (unsigned p = 0; p < e_->port_count(); p++) {
+    uint32_t frame_max = std::min<uint32_t>(room, e_->port(p)->mtu() + wire::kEthLen);
+    mss_[p] = static_cast<uint16_t>(frame_max - wire::kFrameOverhead);
+  }
   uint32_t reserve = std::min<uint32_t>(1024, cfg.mbufs / 4);
   held_budget_ = (cfg.mbufs - reserve) / cfg.cores;
   backoff_.policy = cfg.idle;
@@ -130,9 +142,13 @@ void PollCore::timers_pc(uint64_t now) {
       continue;
     }
     if (now >= c->connect_retry_tsc && tx_has_room()) {
-      send_connect_frame(c->addr, wire::kConnectReq, 0, c->id, c->local_port, c->peer_port, 0,
-                         c->recvs_posted + e_->config().early_slots);
-      c->connect_retry_tsc = now + ms_to_tsc(e_->config().connect_retry_ms);
+      if (resolve_pc(&c->addr)) {
+        send_connect_frame(c->addr, wire::kConnectReq, 0, c->id, c->local_port, c->peer_port, 0,
+                           c->recvs_posted + e_->config().early_slots);
+        c->connect_retry_tsc = now + ms_to_tsc(e_->config().connect_retry_ms);
+      } else {
+        c->connect_retry_tsc = now + ms_to_tsc(1);  // look again soon: the reply is near
+      }
     }
     pp = &c->next_connecting;
   }
@@ -186,8 +202,40 @@ void PollCore::release_windows(Conn& c) {
 }
 
 void PollCore::ensure_timer(Conn& c) {
-  if (!c.timer.armed())
-    wheel_.arm(&c.timer, tick() + ticks_of_us(e_->config().rto_min_us));
+  if (c.timer.armed()) return;
+  // Silence while nothing was asked of the peer proves nothing: the dead-peer clock starts now.
+  c.watch_tsc = now_;
+  wheel_.arm(&c.timer, tick() + ticks_of_us(rto_us(c)));
+}
+
+uint64_t PollCore::rto_us(const Conn& c) const {
+  uint64_t min = e_->config().rto_min_us;
+  if (c.srtt_us == 0) return min;
+  return std::clamp<uint64_t>(uint64_t{c.srtt_us} + 4ull * c.rttvar_us, min, kRtoMaxUs);
+}
+
+void PollCore::rtt_sample_pc(Conn& c, uint64_t sent_tsc) {
+  auto r = static_cast<uint32_t>(
+      std::clamp<uint64_t>((now_ - sent_tsc) / (tsc_hz_ / 1000000), 1, 1u << 30));
+  if (c.srtt_us == 0) {
+    c.srtt_us = r;
+    c.rttvar_us = r / 2;
+    return;
+  }
+  uint32_t dev = r > c.srtt_us ? r - c.srtt_us : c.srtt_us - r;
+  c.rttvar_us = c.rttvar_us - c.rttvar_us / 4 + dev / 4;
+  c.srtt_us = c.srtt_us - c.srtt_us / 8 + r / 8;
+}
+
+bool PollCore::resend_pc(const Conn& c, TxSlot& s) {
+  if (!tx_has_room()) tx_flush();
+  if (!tx_has_room()) return false;
+  rte_mbuf_refcnt_update(s.m, 1);  // the window keeps its reference
+  s.m->port = c.addr.via;  // our index, set again: in-process ports share the mbuf with a peer
+  txq_[ntx_++] = s.m;
+  s.resent = true;
+  stats_.retransmits.add(1);
+  return true;
 }
 
 /**
@@ -199,7 +247,7 @@ void PollCore::on_timer_pc(Conn& c) {
   const EngineConfig& cfg = e_->config();
   bool waiting = c.snd_una != c.snd_nxt || !c.recv_q.empty() || !c.send_q.empty() || !rdma_idle(c);
   if (!waiting) return;  // idle: re-armed by the next operation
-  if (now_ - c.last_rx_tsc > ms_to_tsc(cfg.peer_timeout_ms)) {
+  if (now_ - std::max(c.last_rx_tsc, c.watch_tsc) > ms_to_tsc(cfg.peer_timeout_ms)) {
     // The peer is gone (killed, or the path is): fail what waits on it, within the bound.
     send_ctrl(c, wire::kReset);
     fail_conn(c, 10053 /* WSAECONNABORTED */);
@@ -209,7 +257,8 @@ void PollCore::on_timer_pc(Conn& c) {
   if (c.snd_una != c.snd_nxt) {
     retransmit_pc(c, 64);
     if (c.rto_shift < 6) c.rto_shift++;
-    next_us = static_cast<uint64_t>(cfg.rto_min_us) << c.rto_shift;
+    // Back off, but probe at least four times within the dead-peer timeout.
+    next_us = std::min<uint64_t>(rto_us(c) << c.rto_shift, uint64_t{cfg.peer_timeout_ms} * 250);
   } else if (c.stalled) {
     // Waiting for credits: a lost CREDIT must not stall us. The probe's ACK has the limits.
     send_ctrl(c, wire::kKeepalive);
@@ -226,11 +275,7 @@ unsigned PollCore::retransmit_pc(Conn& c, unsigned max) {
   for (uint32_t p = c.snd_una; p != c.snd_nxt && n < max; p++) {
     TxSlot& s = c.txw[p % kWindow];
     if (s.m == nullptr || s.sacked) continue;
-    if (!tx_has_room()) tx_flush();
-    if (!tx_has_room()) break;
-    rte_mbuf_refcnt_update(s.m, 1);  // the window keeps its reference
-    txq_[ntx_++] = s.m;
-    stats_.retransmits.add(1);
+    if (!resend_pc(c, s)) break;
     n++;
   }
   return n;

@@ -23,6 +23,7 @@
 #include "ring.h"
 #include "stats.h"
 #include "timer_wheel.h"
+#include "wire/arp.h"
 
 namespace dpsan::fastpath {
 
@@ -40,6 +41,17 @@ class PollCore {
   void request_exit() { exit_.store(true, std::memory_order_release); }
   /** Any thread. @return false when the ring is full (nothing queued). */
   bool post(Request* r) { return requests_.enqueue(r); }
+  /** A received frame on its way to the core that owns its connection. */
+  struct HandOff {
+    rte_mbuf* m;
+    uint64_t via;  ///< index of the port it came in by
+  };
+  /**
+   * Another core: hand over a received frame for a connection this core owns (RSS, or a port
+   * with fewer queues than cores, put it on the wrong queue).
+   * @return false when the ring is full (the frame stays the caller's).
+   */
+  bool hand_over(const HandOff& h) { return handoff_.enqueue(h); }
 
   uint16_t index() const { return index_; }
   const CoreStats& stats() const { return stats_; }
@@ -69,6 +81,15 @@ class PollCore {
 
   // receive (poll_core_rx.cpp)
   unsigned rx_pc();
+  /** Handle one received frame that came in by port `via`. */
+  void rx_frame_pc(rte_mbuf* m, uint8_t via);
+  /** Answer an ARP request for our address; learn the sender either way. */
+  void on_arp_pc(const uint8_t* data, uint32_t len, uint8_t via);
+  /**
+   * Fill addr->dst_mac for a frame to addr->dst_ip on port addr->via. @return false when the
+   * neighbour is unknown (an ARP request has then been sent, at most one per 100 ms).
+   */
+  bool resolve_pc(wire::L3Addr* addr);
   /** @return true when the frame's mbuf was kept (held out of order), false to free it. */
   bool on_frame_pc(const wire::Frame& fr, rte_mbuf* m);
   void on_ack_info_pc(Conn& c, const wire::Fields& f);
@@ -84,6 +105,9 @@ class PollCore {
   // transmit (poll_core_tx.cpp)
   bool tx_has_room(uint16_t n = 1) const { return ntx_ + n <= kTxMax; }
   bool send_frame(const wire::L3Addr& addr, wire::Fields f, const void* payload, uint16_t len);
+  /** Encode the headers in front of the payload already in `m`, for port addr.via. */
+  void seal_frame(rte_mbuf* m, const wire::L3Addr& addr, const wire::Fields& f, uint16_t len);
+  void send_arp_pc(uint8_t via, wire::ArpOp op, const uint8_t target_mac[6], uint32_t target_ip);
   bool send_ctrl(Conn& c, uint8_t opcode);
   bool send_connect_frame(const wire::L3Addr& addr, uint8_t opcode, uint32_t dst_conn,
                           uint32_t src_conn, uint16_t src_port, uint16_t dst_port,
@@ -104,6 +128,13 @@ class PollCore {
   /** Keep a reliable frame in the send window and queue it; takes a psn. */
   void push_reliable(Conn& c, rte_mbuf* m, uint32_t psn);
   unsigned retransmit_pc(Conn& c, unsigned max);
+  /** Resend the frame in `s` (the window keeps its reference). @return false: no TX room. */
+  bool resend_pc(const Conn& c, TxSlot& s);
+  /** Fold the RTT of a frame first sent at `sent_tsc` into the connection's estimate. */
+  void rtt_sample_pc(Conn& c, uint64_t sent_tsc);
+  /** Retransmission timeout before back-off: RFC 6298's SRTT + 4 RTTVAR, at least rto_min_us. */
+  uint64_t rto_us(const Conn& c) const;
+  static constexpr uint64_t kRtoMaxUs = 200000;
   void on_timer_pc(Conn& c);
   void ensure_timer(Conn& c);
   void release_windows(Conn& c);
@@ -160,10 +191,11 @@ class PollCore {
   rte_mbuf** rxw_store_ = nullptr;     ///< kWindow per connection
   uint64_t now_ = 0;
   uint64_t next_timer_tsc_ = 0;
-  uint16_t mss_ = 0;
+  uint16_t mss_[kMaxPorts] = {};       ///< payload bytes per DATA frame, per port
   std::atomic<bool> exit_{false};
 
   PtrRing<Request> requests_;          ///< MPSC: SPI threads -> this core
+  ElemRing<HandOff> handoff_;          ///< MPSC: other cores -> this core (misrouted frames)
   Conn* conns_ = nullptr;              ///< max_conns_per_core
   uint32_t* free_slots_ = nullptr;
   uint32_t nfree_ = 0;

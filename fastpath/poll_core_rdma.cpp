@@ -104,7 +104,7 @@ void PollCore::on_test_inject_pc(Request* r) {
     return;
   }
   rte_mbuf* m = rte_pktmbuf_alloc(e_->mbuf_pool());
-  if (m == nullptr || t->payload_len > mss_) {
+  if (m == nullptr || t->payload_len > mss_[c->addr.via]) {
     if (m) rte_pktmbuf_free(m);
     answer_sync(r, kWsaNoBufs);
     return;
@@ -114,6 +114,7 @@ void PollCore::on_test_inject_pc(Request* r) {
   std::memcpy(from.dst_mac, c->addr.src_mac, 6);
   from.src_ip = c->addr.dst_ip;
   from.dst_ip = c->addr.src_ip;
+  from.via = c->addr.via;
   wire::Fields f{};
   f.opcode = t->opcode;
   f.flags = t->flags;
@@ -137,6 +138,7 @@ void PollCore::on_test_inject_pc(Request* r) {
     answer_sync(r, kWsaInval);
     return;
   }
+  fr.addr.via = c->addr.via;  // as rx_frame_pc sets it: the port the connection uses
   if (!on_frame_pc(fr, m)) rte_pktmbuf_free(m);
   t->conn_failed = c->state != ConnState::kEstablished;
   answer_sync(r, 0);
@@ -156,12 +158,8 @@ rte_mbuf* PollCore::rdma_frame_alloc(Conn& c, wire::Fields& f, const wire::RdmaR
 }
 
 void PollCore::rdma_frame_send(Conn& c, rte_mbuf* m, const wire::Fields& f, uint16_t payload_len) {
-  uint32_t flen = wire::encode(rte_pktmbuf_mtod(m, uint8_t*), c.addr, f, payload_len);
-  m->data_len = static_cast<uint16_t>(flen);
-  m->pkt_len = flen;
+  seal_frame(m, c.addr, f, payload_len);  // headers, checksums, and the port it leaves by
   push_reliable(c, m, c.snd_nxt++);
-  stats_.packets_tx.add(1);
-  stats_.bytes_tx.add(flen);
 }
 
 PollCore::PumpStatus PollCore::pump_rdma_op_pc(Conn& c, Request* r) {
@@ -183,7 +181,7 @@ PollCore::PumpStatus PollCore::pump_rdma_op_pc(Conn& c, Request* r) {
     c.reads_q.push(c.send_q.pop());
     return kPumpDone;
   }
-  const uint32_t room = mss_ - kRdmaBodyLen;
+  const uint32_t room = mss_[c.addr.via] - kRdmaBodyLen;
   do {  // at least one frame: a zero-length write is checked by the target too
     if (!tx_has_room()) return kPumpNoRoom;
     if (!window_open(c)) return kPumpWait;
@@ -216,7 +214,7 @@ PollCore::PumpStatus PollCore::pump_read_responses_pc(Conn& c) {
       if (!tx_has_room()) return kPumpNoRoom;
       if (!window_open(c)) return kPumpWait;
       if (held_ >= held_budget_) return kPumpNoRoom;
-      uint32_t seg = std::min<uint32_t>(mss_, j.len - j.progress);
+      uint32_t seg = std::min<uint32_t>(mss_[c.addr.via], j.len - j.progress);
       uint64_t off = j.ref.offset + j.progress;
       // Checked again for these bytes: a region revoked since the request is not read.
       RdmaDeny d = rdma_check(c.regions, c.id, j.ref, off, seg, kRdmaRead);

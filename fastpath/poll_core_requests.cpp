@@ -87,8 +87,10 @@ void PollCore::on_connect_pc(Request* r) {
   c->state = ConnState::kConnecting;
   c->link = link;
   link->conn_slot_pc = conn_id_slot(c->id);
-  std::memcpy(c->addr.src_mac, e_->port()->mac(), 6);
-  std::memcpy(c->addr.dst_mac, e_->port()->mac(), 6);  // neighbour resolution: see README
+  // The port serving the socket's address carries the connection; the SPI checked the address.
+  int via = e_->port_serving(r->local_ip);
+  c->addr.via = static_cast<uint8_t>(via < 0 ? 0 : via);
+  std::memcpy(c->addr.src_mac, e_->port(c->addr.via)->mac(), 6);
   c->addr.src_ip = r->local_ip;
   c->addr.dst_ip = r->peer_ip;
   c->local_port = r->local_port;

@@ -15,24 +15,52 @@ constexpr uint32_t kWsaConnReset = 10054;
 
 unsigned PollCore::rx_pc() {
   rte_mbuf* pkts[kRxBurst];
-  uint16_t n = e_->port()->rx_burst(index_, pkts, kRxBurst);
-  for (uint16_t i = 0; i < n; i++) {
-    rte_mbuf* m = pkts[i];
-    wire::Frame fr;
-    // Frames are single-segment: every port is set up without scatter.
-    wire::DecodeStatus st = wire::decode(rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_data_len(m), &fr);
-    stats_.packets_rx.add(1);
-    stats_.bytes_rx.add(rte_pktmbuf_pkt_len(m));
-    if (st != wire::DecodeStatus::kOk) {
-      stats_.drops[static_cast<int>(st)].add(1);
-    } else if (fr.addr.dst_ip != e_->config().served_ip) {
-      stats_.drops_no_conn.add(1);  // not an address we serve
-    } else if (on_frame_pc(fr, m)) {
-      continue;  // held in a receive window
+  unsigned total = 0;
+  for (unsigned p = 0; p < e_->port_count(); p++) {
+    uint16_t n = e_->port(p)->rx_burst(index_, pkts, kRxBurst);
+    for (uint16_t i = 0; i < n; i++) {
+      stats_.packets_rx.add(1);
+      stats_.bytes_rx.add(rte_pktmbuf_pkt_len(pkts[i]));
+      rx_frame_pc(pkts[i], static_cast<uint8_t>(p));
     }
-    rte_pktmbuf_free(m);
+    total += n;
   }
-  return n;
+  if (handoff_.raw()) {
+    HandOff hs[kRxBurst];
+    unsigned n = handoff_.dequeue_burst(hs, kRxBurst);
+    for (unsigned i = 0; i < n; i++) rx_frame_pc(hs[i].m, static_cast<uint8_t>(hs[i].via));
+    total += n;
+  }
+  return total;
+}
+
+void PollCore::rx_frame_pc(rte_mbuf* m, uint8_t via) {
+  // Frames are single-segment: every port is set up without scatter. The mbuf is read only:
+  // with in-process ports (loopback, ring pairs) it is also in the sender's window.
+  const uint8_t* data = rte_pktmbuf_mtod(m, const uint8_t*);
+  uint32_t len = rte_pktmbuf_data_len(m);
+  if (len >= wire::kEthLen && (data[12] << 8 | data[13]) == wire::kEtherTypeArp) {
+    on_arp_pc(data, len, via);
+    rte_pktmbuf_free(m);
+    return;
+  }
+  wire::Frame fr;
+  wire::DecodeStatus st = wire::decode(data, len, &fr);
+  if (st != wire::DecodeStatus::kOk) {
+    stats_.drops[static_cast<int>(st)].add(1);
+  } else if (fr.addr.dst_ip != e_->config().port_addr[via].ip) {
+    stats_.drops_not_ours.add(1);  // not the address this port serves
+  } else if (uint32_t owner = conn_id_core(fr.f.dst_conn);
+             fr.f.dst_conn != 0 && owner != index_ && owner < e_->core_count()) {
+    // Another core owns the connection: it alone may touch it (no shared state, no locks).
+    stats_.handoffs.add(1);
+    if (e_->core(owner).hand_over(HandOff{m, via})) return;
+    stats_.drops_no_conn.add(1);  // its ring is full: as if lost on the wire
+  } else {
+    fr.addr.via = via;
+    if (on_frame_pc(fr, m)) return;  // held in a receive window
+  }
+  rte_pktmbuf_free(m);
 }
 
 bool PollCore::on_frame_pc(const wire::Frame& fr, rte_mbuf* m) {
@@ -54,10 +82,11 @@ bool PollCore::on_frame_pc(const wire::Frame& fr, rte_mbuf* m) {
     // connections); a RESET or REJECT is never answered, so this cannot loop.
     if (fr.f.opcode != wire::kReset && fr.f.opcode != wire::kReject) {
       wire::L3Addr back{};
-      std::memcpy(back.src_mac, e_->port()->mac(), 6);
+      std::memcpy(back.src_mac, e_->port(fr.addr.via)->mac(), 6);
       std::memcpy(back.dst_mac, fr.addr.src_mac, 6);
       back.src_ip = fr.addr.dst_ip;
       back.dst_ip = fr.addr.src_ip;
+      back.via = fr.addr.via;
       wire::Fields f{};
       f.opcode = wire::kReset;
       f.dst_conn = fr.f.src_conn;
@@ -99,12 +128,18 @@ bool PollCore::on_frame_pc(const wire::Frame& fr, rte_mbuf* m) {
 void PollCore::on_ack_info_pc(Conn& c, const wire::Fields& f) {
   uint32_t ack = f.ack_psn;
   if (seq_lt(c.snd_una, ack) && seq_le(ack, c.snd_nxt)) {
+    const TxSlot& newest = c.txw[(ack - 1) % kWindow];
+    uint64_t sample_tsc = newest.m && !newest.resent ? newest.sent_tsc : 0;
     for (uint32_t p = c.snd_una; p != ack; p++) {
       TxSlot& s = c.txw[p % kWindow];
+      // Karn: an ack that jumps over a resent frame waited for that repair, not for the path;
+      // sampling it would grow the RTO to the recovery time (seen with 16 MiB RDMA under loss).
+      if (s.resent) sample_tsc = 0;
       rte_pktmbuf_free(s.m);
       held_--;
       s = TxSlot{};
     }
+    if (sample_tsc) rtt_sample_pc(c, sample_tsc);
     c.snd_una = ack;
     c.rto_shift = 0;
     while (Request* r = c.unacked_q.head) {
@@ -113,8 +148,7 @@ void PollCore::on_ack_info_pc(Conn& c, const wire::Fields& f) {
       complete(r, 0, r->total_len);
     }
     if (!c.send_q.empty() || c.rjob_count) mark_ready(c);  // the window opened
-    if (c.snd_una != c.snd_nxt)
-      wheel_.arm(&c.timer, tick() + ticks_of_us(e_->config().rto_min_us));
+    if (c.snd_una != c.snd_nxt) wheel_.arm(&c.timer, tick() + ticks_of_us(rto_us(c)));
   }
   if (f.sack == 0 || c.snd_una == c.snd_nxt || ack != c.snd_una) return;
   // The peer holds frames beyond a hole at snd_una: mark them, and resend the hole once.
@@ -125,10 +159,7 @@ void PollCore::on_ack_info_pc(Conn& c, const wire::Fields& f) {
   }
   if (c.fast_rtx_psn != c.snd_una || c.rto_shift == 0) {
     TxSlot& s = c.txw[c.snd_una % kWindow];
-    if (s.m && tx_has_room()) {
-      rte_mbuf_refcnt_update(s.m, 1);
-      txq_[ntx_++] = s.m;
-      stats_.retransmits.add(1);
+    if (s.m && resend_pc(c, s)) {
       c.fast_rtx_psn = c.snd_una;
       c.rto_shift = 1;  // once per hole until the next timeout or progress
     }
@@ -189,10 +220,13 @@ void PollCore::on_connect_req_pc(const wire::Frame& fr) {
   wire::ConnectBody body;
   std::memcpy(&body, fr.payload, sizeof body);
   wire::L3Addr back{};
-  std::memcpy(back.src_mac, e_->port()->mac(), 6);
+  std::memcpy(back.src_mac, e_->port(fr.addr.via)->mac(), 6);
   std::memcpy(back.dst_mac, fr.addr.src_mac, 6);
   back.src_ip = fr.addr.dst_ip;
   back.dst_ip = fr.addr.src_ip;
+  back.via = fr.addr.via;
+  // The connector is a neighbour: learning it here spares our own connects to it an ARP.
+  if (e_->port(fr.addr.via)->needs_arp()) e_->neighbours.learn(back.dst_ip, back.dst_mac, now_);
   uint16_t dst_port = body.dst_port.get(), src_port = body.src_port.get();
 
   // A retransmitted request that is already queued is dropped.
@@ -248,6 +282,7 @@ void PollCore::on_connect_req_pc(const wire::Frame& fr) {
 void PollCore::on_accept_frame_pc(Conn& c, const wire::Frame& fr) {
   c.state = ConnState::kEstablished;
   c.peer_id = fr.f.src_conn;
+  std::memcpy(c.addr.dst_mac, fr.addr.src_mac, 6);  // the connection keeps it for its life
   c.peer_recv_limit = fr.f.recv_limit;
   c.peer_early_limit = fr.f.early_limit;
   c.link->state.store(kLinkEstablished, std::memory_order_release);

@@ -4,6 +4,7 @@
 
 #include "poll_core.h"
 #include "port/port.h"
+#include "wire/arp.h"
 
 namespace dpsan::fastpath {
 
@@ -22,13 +23,26 @@ bool PollCore::send_frame(const wire::L3Addr& addr, wire::Fields f, const void* 
   if (m == nullptr) return false;
   uint8_t* buf = rte_pktmbuf_mtod(m, uint8_t*);
   if (len) std::memcpy(buf + wire::kFrameOverhead, payload, len);
-  uint32_t flen = wire::encode(buf, addr, f, len);
+  seal_frame(m, addr, f, len);
+  txq_[ntx_++] = m;
+  return true;
+}
+
+void PollCore::seal_frame(rte_mbuf* m, const wire::L3Addr& addr, const wire::Fields& f,
+                          uint16_t len) {
+  Port* port = e_->port(addr.via);
+  bool offload = port->tx_ip_cksum();
+  uint32_t flen = wire::encode(rte_pktmbuf_mtod(m, uint8_t*), addr, f, len, !offload);
   m->data_len = static_cast<uint16_t>(flen);
   m->pkt_len = flen;
-  txq_[ntx_++] = m;
+  m->port = addr.via;  // tx_flush sends each frame on its own port
+  if (offload) {
+    m->l2_len = wire::kEthLen;
+    m->l3_len = wire::kIpLen;
+    m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+  }
   stats_.packets_tx.add(1);
   stats_.bytes_tx.add(flen);
-  return true;
 }
 
 /** Fields every frame of a connection carries: ids, the ack and SACK, and our credits. */
@@ -50,7 +64,7 @@ void PollCore::fill_conn_fields(Conn& c, wire::Fields& f) {
 
 void PollCore::push_reliable(Conn& c, rte_mbuf* m, uint32_t psn) {
   rte_mbuf_refcnt_update(m, 1);  // one reference for the port, one kept for retransmission
-  c.txw[psn % kWindow] = TxSlot{m, false};
+  c.txw[psn % kWindow] = TxSlot{m, now_, false, false};
   held_++;
   txq_[ntx_++] = m;
   ensure_timer(c);
@@ -67,12 +81,7 @@ bool PollCore::send_ctrl(Conn& c, uint8_t opcode) {
   wire::Fields f{};
   f.opcode = opcode;
   fill_conn_fields(c, f);
-  uint8_t* buf = rte_pktmbuf_mtod(m, uint8_t*);
-  uint32_t flen = wire::encode(buf, c.addr, f, 0);
-  m->data_len = static_cast<uint16_t>(flen);
-  m->pkt_len = flen;
-  stats_.packets_tx.add(1);
-  stats_.bytes_tx.add(flen);
+  seal_frame(m, c.addr, f, 0);
   if (reliable) {
     push_reliable(c, m, c.snd_nxt++);
   } else {
@@ -135,7 +144,7 @@ bool PollCore::pump_conn_pc(Conn& c) {
       if (held_ >= held_budget_) return false;  // leave mbufs for acks; retry next pass
       rte_mbuf* mb = frame_alloc(e_->mbuf_pool(), stats_);
       if (mb == nullptr) return false;
-      uint32_t seg = std::min<uint32_t>(mss_, r->total_len - r->progress);
+      uint32_t seg = std::min<uint32_t>(mss_[c.addr.via], r->total_len - r->progress);
       wire::Fields f{};
       f.opcode = wire::kData;
       f.flags = static_cast<uint16_t>((r->progress == 0 ? wire::kFirst : 0) |
@@ -146,13 +155,9 @@ bool PollCore::pump_conn_pc(Conn& c) {
       f.msg_offset = r->progress;
       uint8_t* buf = rte_pktmbuf_mtod(mb, uint8_t*);
       request_gather(r, r->progress, buf + wire::kFrameOverhead, seg);
-      uint32_t flen = wire::encode(buf, c.addr, f, static_cast<uint16_t>(seg));
-      mb->data_len = static_cast<uint16_t>(flen);
-      mb->pkt_len = flen;
+      seal_frame(mb, c.addr, f, static_cast<uint16_t>(seg));
       r->last_psn = c.snd_nxt;
       push_reliable(c, mb, c.snd_nxt++);
-      stats_.packets_tx.add(1);
-      stats_.bytes_tx.add(flen);
       r->progress += seg;
     } while (r->progress < r->total_len);
     // Framed: it completes when the peer acknowledges its last frame.
@@ -219,11 +224,35 @@ void PollCore::maybe_credit(Conn& c) {
 }
 
 unsigned PollCore::tx_flush() {
-  if (ntx_ == 0) return 0;
-  uint16_t sent = e_->port()->tx_burst(index_, txq_, ntx_);
+  // Runs of frames for the same port go in one burst; a port that takes less stops the flush
+  // so that no frame overtakes another (order matters to the peer's receive window).
+  uint16_t sent = 0;
+  while (sent < ntx_) {
+    uint16_t via = txq_[sent]->port, run = 1;
+    while (sent + run < ntx_ && txq_[sent + run]->port == via) run++;
+    uint16_t n = e_->port(via)->tx_burst(index_, txq_ + sent, run);
+    sent = static_cast<uint16_t>(sent + n);
+    if (n < run) break;
+  }
   if (sent < ntx_) std::memmove(txq_, txq_ + sent, sizeof(txq_[0]) * (ntx_ - sent));
   ntx_ = static_cast<uint16_t>(ntx_ - sent);
   return sent;
+}
+
+void PollCore::send_arp_pc(uint8_t via, wire::ArpOp op, const uint8_t target_mac[6],
+                           uint32_t target_ip) {
+  if (!tx_has_room()) tx_flush();
+  if (!tx_has_room()) return;
+  rte_mbuf* m = frame_alloc(e_->mbuf_pool(), stats_);
+  if (m == nullptr) return;
+  Port* port = e_->port(via);
+  uint32_t len = wire::arp_encode(rte_pktmbuf_mtod(m, uint8_t*), op, port->mac(),
+                                  e_->config().port_addr[via].ip, target_mac, target_ip);
+  m->data_len = static_cast<uint16_t>(len);
+  m->pkt_len = len;
+  m->port = via;
+  txq_[ntx_++] = m;
+  stats_.arp_tx.add(1);
 }
 
 void PollCore::mark_ready(Conn& c) {

@@ -73,6 +73,7 @@ class ElemRing {
   }
   unsigned count() const { return rte_ring_count(r_); }
   bool empty() const { return rte_ring_empty(r_); }
+  rte_ring* raw() const { return r_; }
 
  private:
   rte_ring* r_ = nullptr;

@@ -28,6 +28,10 @@ struct CoreStats {
   Counter tx_alloc_fail;       ///< mbuf pool empty when building a frame
   Counter retransmits;         ///< reliable frames sent again (timeout or fast retransmit)
   Counter drops_duplicate;     ///< reliable frames already received (or beyond the window)
+  Counter arp_rx;              ///< ARP packets received (requests and replies)
+  Counter arp_tx;              ///< ARP packets sent (requests and replies)
+  Counter drops_not_ours;      ///< frames of other protocols, or for addresses not served here
+  Counter handoffs;            ///< frames received by one core for a connection of another
   Counter conns;               ///< live connections (gauge, owner-written)
   Counter rdma_denied;         ///< remote accesses refused (each aborted its connection)
   Counter rdma_regions;        ///< live RDMA registrations (gauge, owner-written)

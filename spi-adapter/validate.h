@@ -48,7 +48,10 @@ bool user_range_mapped(const void* p, size_t len);
 const sockaddr_in* as_sockaddr_in(const struct sockaddr* name, int namelen);
 
 /** The served IPv4 address of the instance (network order). */
-inline uint32_t served_ip(control::Instance* inst) { return inst->config().engine.served_ip; }
+/** The local address a connection to `dst` uses when its socket is bound to none (R52). */
+inline uint32_t source_ip(control::Instance* inst, uint32_t dst) {
+  return control::source_ip_for(inst->config(), dst);
+}
 
 /** Limits the provider reports through WSPGetSockOpt (README "Limits"). */
 inline constexpr DWORD kMaxMsgSize = 1u << 20;       ///< SO_MAX_MSG_SIZE: 1 MiB

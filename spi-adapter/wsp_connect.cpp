@@ -53,7 +53,7 @@ int WSPConnect(SOCKET sock, const struct sockaddr* name, int namelen, LPWSABUF l
         s->reserved_port = port;
         s->local.sin_family = AF_INET;
         s->local.sin_port = htons(port);
-        s->local.sin_addr.s_addr = served_ip(inst);
+        s->local.sin_addr.s_addr = source_ip(inst, to->sin_addr.s_addr);
         break;
       }
       case SockState::kBound:
@@ -70,7 +70,8 @@ int WSPConnect(SOCKET sock, const struct sockaddr* name, int namelen, LPWSABUF l
     s->peer = *to;
     s->state = SockState::kConnecting;
     s->link.state.store(fastpath::kLinkConnecting, std::memory_order_release);
-    uint32_t local_ip = s->local.sin_addr.s_addr ? s->local.sin_addr.s_addr : served_ip(inst);
+    uint32_t local_ip = s->local.sin_addr.s_addr ? s->local.sin_addr.s_addr
+                                                  : source_ip(inst, to->sin_addr.s_addr);
     int rc = post_request(inst, s->link.core, &s->link, [&](fastpath::Request& r) {
       r.kind = fastpath::ReqKind::kConnect;
       r.local_ip = local_ip;

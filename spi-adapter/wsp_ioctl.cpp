@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /** @file WSPIoctl, WSPGetSockOpt, WSPSetSockOpt, WSPGetQOSByName, WSPDuplicateSocket. */
 #include <cstring>
+#include <iterator>
 
 #include <dpsan/dpsan_stats.h>
 
 #include "control/provider.h"
 #include "fastpath/poll_core.h"
+#include "fastpath/port/port.h"
 #include "socket_table.h"
 #include "validate.h"
 #include "wsp.h"
@@ -30,7 +32,14 @@ void fill_stats(control::Instance* inst, DPSAN_STATS* out) {
     st.packets_rx += c.packets_rx.get();
     st.bytes_tx += c.bytes_tx.get();
     st.bytes_rx += c.bytes_rx.get();
-    for (const auto& d : c.drops) st.drops_bad_packet += d.get();
+    for (size_t k = 0; k < std::size(c.drops); k++) {
+      st.drops_bad_packet += c.drops[k].get();
+      if (k < std::size(st.drops_by_reason)) st.drops_by_reason[k] += c.drops[k].get();
+    }
+    st.drops_not_ours += c.drops_not_ours.get();
+    st.arp_rx += c.arp_rx.get();
+    st.arp_tx += c.arp_tx.get();
+    st.handoffs += c.handoffs.get();
     st.drops_no_conn += c.drops_no_conn.get();
     st.credit_stalls += c.credit_stalls.get();
     st.retransmits += c.retransmits.get();
@@ -38,6 +47,9 @@ void fill_stats(control::Instance* inst, DPSAN_STATS* out) {
     st.rdma_registrations += c.rdma_regions.get();
     st.rdma_denied += c.rdma_denied.get();
   }
+  st.neighbours = e.neighbours.size();
+  st.ports = e.port_count();
+  for (unsigned i = 0; i < e.port_count(); i++) st.faults_injected += e.port(i)->faults_injected();
   fastpath::RegCache::Stats cs = e.reg_cache.stats();
   st.cache_entries = cs.entries;
   st.cache_hits = cs.hits;
@@ -64,19 +76,24 @@ int query_stats(LPVOID out, DWORD cb, LPDWORD returned, LPINT lpErrno) {
 }
 
 int address_list(control::Instance* inst, LPVOID out, DWORD cb, LPDWORD returned, LPINT lpErrno) {
-  // SOCKET_ADDRESS_LIST, then the sockaddr_in it points to, in the caller's buffer (R53).
-  constexpr size_t kList = offsetof(SOCKET_ADDRESS_LIST, Address) + sizeof(SOCKET_ADDRESS);
-  constexpr size_t kNeed = kList + sizeof(sockaddr_in);
-  if (returned) *returned = kNeed;
-  if (out == nullptr || cb < kNeed) return fail(lpErrno, WSAEFAULT);
+  // SOCKET_ADDRESS_LIST with one entry per served address, then the sockaddr_in they point to,
+  // all in the caller's buffer (R53).
+  const auto& ports = inst->config().ports;
+  size_t n = ports.size();
+  size_t list_len = offsetof(SOCKET_ADDRESS_LIST, Address) + n * sizeof(SOCKET_ADDRESS);
+  size_t need = list_len + n * sizeof(sockaddr_in);
+  if (returned) *returned = static_cast<DWORD>(need);
+  if (out == nullptr || cb < need) return fail(lpErrno, WSAEFAULT);
   auto* list = static_cast<SOCKET_ADDRESS_LIST*>(out);
-  auto* sin = reinterpret_cast<sockaddr_in*>(static_cast<char*>(out) + kList);
-  *sin = sockaddr_in{};
-  sin->sin_family = AF_INET;
-  sin->sin_addr.s_addr = served_ip(inst);
-  list->iAddressCount = 1;
-  list->Address[0].lpSockaddr = reinterpret_cast<struct sockaddr*>(sin);
-  list->Address[0].iSockaddrLength = sizeof *sin;
+  auto* sins = reinterpret_cast<sockaddr_in*>(static_cast<char*>(out) + list_len);
+  list->iAddressCount = static_cast<INT>(n);
+  for (size_t i = 0; i < n; i++) {
+    sins[i] = sockaddr_in{};
+    sins[i].sin_family = AF_INET;
+    sins[i].sin_addr.s_addr = ports[i].ipv4;
+    list->Address[i].lpSockaddr = reinterpret_cast<struct sockaddr*>(&sins[i]);
+    list->Address[i].iSockaddrLength = sizeof(sockaddr_in);
+  }
   return 0;
 }
 

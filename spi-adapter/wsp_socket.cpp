@@ -102,7 +102,7 @@ int WSPBind(SOCKET sock, const struct sockaddr* name, int namelen, LPINT lpErrno
   const sockaddr_in* sin = as_sockaddr_in(name, namelen);
   if (sin == nullptr) return fail(lpErrno, WSAEFAULT);
   // R52: only the addresses we serve, or the wildcard (listen on all of them).
-  if (sin->sin_addr.s_addr != htonl(INADDR_ANY) && sin->sin_addr.s_addr != served_ip(inst))
+  if (sin->sin_addr.s_addr != htonl(INADDR_ANY) && !control::serves_ip(inst->config(), sin->sin_addr.s_addr))
     return fail(lpErrno, WSAEADDRNOTAVAIL);
   std::lock_guard<std::mutex> lk(s->mu);
   if (s->state != SockState::kCreated) return fail(lpErrno, WSAEINVAL);

@@ -70,11 +70,12 @@ int MiniSwitch::cleanup() {
   return proc_.lpWSPCleanup(&err) == 0 ? 0 : err;
 }
 
-std::string MiniSwitch::connect_pair(uint16_t port, SOCKET* client, SOCKET* server) {
+std::string MiniSwitch::connect_pair(uint16_t port, SOCKET* client, SOCKET* server,
+                                     uint32_t server_ip, uint32_t client_ip) {
   int err = 0;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_addr.s_addr = server_ip;
   addr.sin_port = htons(port);
   Event accept_ev, connect_ev;
 
@@ -87,6 +88,7 @@ std::string MiniSwitch::connect_pair(uint16_t port, SOCKET* client, SOCKET* serv
 
   SOCKET c = proc_.lpWSPSocket(AF_INET, SOCK_STREAM, IPPROTO_TCP, nullptr, 0, WSA_FLAG_OVERLAPPED, &err);
   sockaddr_in any = addr;
+  any.sin_addr.s_addr = client_ip;
   any.sin_port = 0;
   if (proc_.lpWSPBind(c, reinterpret_cast<sockaddr*>(&any), sizeof any, &err) != 0)
     return "WSPBind (client): " + std::to_string(err);

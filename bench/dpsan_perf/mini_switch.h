@@ -10,6 +10,8 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <dpsan/ws2san.h>
 
@@ -34,8 +36,14 @@ class MiniSwitch {
   const WSPPROC_TABLE& proc() const { return proc_; }
   LPFN_WSPREGISTERMEMORY register_memory = nullptr;
 
-  /** A connected pair over the embedded default: (client, server). @return "" or what failed. */
-  std::string connect_pair(uint16_t port, SOCKET* client, SOCKET* server);
+  /**
+   * A connected pair: (client, server). The server listens on server_ip:port, the client is
+   * bound to client_ip (network order; both default to the embedded default's 127.0.0.1).
+   * @return "" or what failed.
+   */
+  std::string connect_pair(uint16_t port, SOCKET* client, SOCKET* server,
+                           uint32_t server_ip = htonl(INADDR_LOOPBACK),
+                           uint32_t client_ip = htonl(INADDR_LOOPBACK));
 
  private:
   WSPPROC_TABLE proc_{};

@@ -1,103 +1,117 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-#include <algorithm>
-#include <cstdio>
-#include <rte_eth_ring.h>
-#include <rte_ethdev.h>
-#include <rte_ring.h>
+#include "ethdev_port.h"
 
-#include "port.h"
+#include <algorithm>
+#include <map>
+#include <rte_bus.h>
+#include <rte_dev.h>
+#include <rte_errno.h>
 
 namespace dpsan::fastpath {
 
 namespace {
 
-class EthdevPort final : public Port {
- public:
-  EthdevPort(uint16_t id, uint16_t mtu, rte_ring* owned_ring)
-      : id_(id), mtu_(mtu), owned_ring_(owned_ring) {}
+constexpr uint16_t kRingDescs = 1024;
 
-  uint16_t rx_burst(uint16_t q, rte_mbuf** pkts, uint16_t n) override {
-    return rte_eth_rx_burst(id_, q, pkts, n);
-  }
-  uint16_t tx_burst(uint16_t q, rte_mbuf** pkts, uint16_t n) override {
-    return rte_eth_tx_burst(id_, q, pkts, n);
-  }
-  void close() override {
-    rte_eth_dev_stop(id_);
-    if (owned_ring_) {
-      // Frames still in the loopback ring belong to nobody; give them back to their pool.
-      void* m;
-      while (rte_ring_dequeue(owned_ring_, &m) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
-    }
-    rte_eth_dev_close(id_);
-    rte_ring_free(owned_ring_);
-    owned_ring_ = nullptr;
-  }
-  uint16_t mtu() const override { return mtu_; }
-  void set_mac(const rte_ether_addr& a) { std::copy(a.addr_bytes, a.addr_bytes + 6, mac_); }
+/** RSS over IPv4 addresses and UDP ports where the device can hash them. */
+void set_rss(const rte_eth_dev_info& info, uint16_t queues, rte_eth_conf* conf) {
+  uint64_t hf = (RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_UDP) & info.flow_type_rss_offloads;
+  if (queues < 2 || hf == 0) return;  // one queue, or a port that cannot hash: hand-over fixes it
+  conf->rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+  conf->rx_adv_conf.rss_conf.rss_hf = hf;
+}
 
- private:
-  uint16_t id_;
-  uint16_t mtu_;
-  rte_ring* owned_ring_;
-};
-
-bool configure(uint16_t id, rte_mempool* pool, uint16_t queues, uint16_t mtu, const char** err) {
-  rte_eth_conf conf{};
-  if (rte_eth_dev_configure(id, queues, queues, &conf) != 0) {
-    *err = "rte_eth_dev_configure failed";
-    return false;
-  }
-  rte_eth_dev_set_mtu(id, mtu);  // best effort: virtual ports may not support it
-  for (uint16_t q = 0; q < queues; q++) {
-    if (rte_eth_rx_queue_setup(id, q, 1024, rte_eth_dev_socket_id(id), nullptr, pool) != 0 ||
-        rte_eth_tx_queue_setup(id, q, 1024, rte_eth_dev_socket_id(id), nullptr) != 0) {
-      *err = "queue setup failed";
-      return false;
-    }
-  }
-  if (rte_eth_dev_start(id) != 0) {
-    *err = "rte_eth_dev_start failed";
-    return false;
-  }
-  return true;
+std::string errstr(const char* what, int rc) {
+  return std::string(what) + ": " + rte_strerror(rc < 0 ? -rc : rc);
 }
 
 }  // namespace
 
-Port* ethdev_port_open(uint16_t port_id, rte_mempool* pool, uint16_t queues, uint16_t mtu,
-                       const char** err) {
-  if (!configure(port_id, pool, queues, mtu, err)) return nullptr;
-  auto* p = new EthdevPort(port_id, mtu, nullptr);
-  rte_ether_addr a;
-  rte_eth_macaddr_get(port_id, &a);
-  p->set_mac(a);
-  return p;
+void EthdevPort::set_mac(const rte_ether_addr& a) {
+  std::copy(a.addr_bytes, a.addr_bytes + 6, mac_);
 }
 
-Port* loopback_port_open(unsigned instance, rte_mempool* pool, const char** err) {
-  char name[RTE_RING_NAMESIZE];
-  std::snprintf(name, sizeof name, "dpsan_lo%u", instance);
-  // One core uses the ring as both its TX and its RX queue: single producer, single consumer.
-  rte_ring* r = rte_ring_create(name, 16384, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-  if (r == nullptr) {
-    *err = "cannot create the loopback ring";
+void EthdevPort::close() {
+  rte_eth_dev_stop(id_);
+  // Frames still in our rings belong to nobody: give them back to their pool.
+  for (rte_ring* r : owned_.drain) {
+    void* m;
+    while (rte_ring_dequeue(r, &m) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
+  }
+  if (owned_.close_device) rte_eth_dev_close(id_);
+  for (rte_ring* r : owned_.free) rte_ring_free(r);
+  owned_ = Owned{};
+}
+
+EthdevPort* ethdev_start(uint16_t id, rte_mempool* pool, uint16_t queues, uint16_t mtu,
+                         EthdevPort::Owned owned, std::string* err) {
+  auto* port = new EthdevPort(id, 0, std::move(owned));
+  auto fail = [&](std::string msg) -> EthdevPort* {
+    *err = std::move(msg);
+    port->close();
+    delete port;
+    return nullptr;
+  };
+  rte_eth_dev_info info{};
+  if (int rc = rte_eth_dev_info_get(id, &info); rc != 0) return fail(errstr("rte_eth_dev_info_get", rc));
+  if (info.max_rx_queues < queues || info.max_tx_queues < queues)
+    return fail("the device has " + std::to_string(std::min(info.max_rx_queues, info.max_tx_queues)) +
+                " queue pair(s); one per poll core (" + std::to_string(queues) + ") is needed");
+  rte_eth_conf conf{};
+  set_rss(info, queues, &conf);
+  bool cksum = info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+  if (cksum) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+  if (int rc = rte_eth_dev_configure(id, queues, queues, &conf); rc != 0)
+    return fail(errstr("rte_eth_dev_configure", rc));
+  if (mtu != 0) {
+    if (int rc = rte_eth_dev_set_mtu(id, mtu); rc != 0 && rc != -ENOTSUP)
+      return fail(errstr(("cannot set MTU " + std::to_string(mtu)).c_str(), rc));
+  }
+  uint16_t actual = 1500;
+  rte_eth_dev_get_mtu(id, &actual);
+  int socket = rte_eth_dev_socket_id(id);
+  for (uint16_t q = 0; q < queues; q++) {
+    if (int rc = rte_eth_rx_queue_setup(id, q, kRingDescs, socket, nullptr, pool); rc != 0)
+      return fail(errstr("rte_eth_rx_queue_setup", rc));
+    if (int rc = rte_eth_tx_queue_setup(id, q, kRingDescs, socket, nullptr); rc != 0)
+      return fail(errstr("rte_eth_tx_queue_setup", rc));
+  }
+  if (int rc = rte_eth_dev_start(id); rc != 0) return fail(errstr("rte_eth_dev_start", rc));
+  rte_eth_promiscuous_enable(id);  // best effort: virtual ports often need it for unicast
+  port->set_mtu(actual);
+  rte_ether_addr a;
+  rte_eth_macaddr_get(id, &a);
+  port->set_mac(a);
+  port->set_tx_ip_cksum(cksum);
+  return port;
+}
+
+Port* probe_port_open(const std::string& device, rte_mempool* pool, uint16_t queues,
+                      std::string* err) {
+  // A device is probed once per process, like the EAL, and kept (stopped) between instances:
+  // removing and probing again is not reliable for every PMD (net_memif keeps its listening
+  // socket), and the next startup then only configures and starts it again.
+  static std::map<std::string, std::string> probed;  // name -> device string; control only
+  std::string name = device.substr(0, device.find(','));
+  auto it = probed.find(name);
+  if (it != probed.end() && it->second != device) {
+    *err = "\"" + name + "\" was probed as \"" + it->second +
+           "\" earlier in this process; a device's arguments cannot change until it exits";
     return nullptr;
   }
-  int id = rte_eth_from_rings(name, &r, 1, &r, 1, SOCKET_ID_ANY);
-  if (id < 0) {
-    rte_ring_free(r);
-    *err = "rte_eth_from_rings failed";
-    return nullptr;
+  uint16_t id;
+  if (rte_eth_dev_get_port_by_name(name.c_str(), &id) != 0) {
+    if (int rc = rte_dev_probe(device.c_str()); rc != 0) {
+      *err = errstr("the device does not probe (rte_dev_probe)", rc);
+      return nullptr;
+    }
+    if (rte_eth_dev_get_port_by_name(name.c_str(), &id) != 0) {
+      *err = "probed, but no ethdev port is named \"" + name + "\"";
+      return nullptr;
+    }
+    probed[name] = device;
   }
-  if (!configure(static_cast<uint16_t>(id), pool, 1, 9000, err)) {
-    rte_eth_dev_close(static_cast<uint16_t>(id));
-    rte_ring_free(r);
-    return nullptr;
-  }
-  auto* p = new EthdevPort(static_cast<uint16_t>(id), 9000, r);
-  p->set_mac(rte_ether_addr{{0x02, 0x44, 0x50, 0x53, 0x00, 0x01}});
-  return p;
+  return ethdev_start(id, pool, queues, 0, EthdevPort::Owned{}, err);
 }
 
 }  // namespace dpsan::fastpath

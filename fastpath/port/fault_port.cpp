@@ -10,8 +10,10 @@
 #include <cstdio>
 #include <rte_cycles.h>
 #include <rte_mbuf.h>
+#include <vector>
 
 #include "port.h"
+#include "../stats.h"
 
 namespace dpsan::fastpath {
 
@@ -19,10 +21,12 @@ namespace {
 
 class FaultPort final : public Port {
  public:
-  FaultPort(Port* inner, const FaultConfig& f, rte_mempool* pool)
-      : inner_(inner), f_(f), pool_(pool), rng_(f.seed ? f.seed : 1) {
+  FaultPort(Port* inner, const FaultConfig& f, rte_mempool* pool, uint16_t queues)
+      : inner_(inner), f_(f), pool_(pool), lanes_(queues) {
     std::copy(inner->mac(), inner->mac() + 6, mac_);
+    tx_ip_cksum_ = inner->tx_ip_cksum();
     tsc_per_us_ = rte_get_tsc_hz() / 1000000;
+    for (uint16_t q = 0; q < queues; q++) lanes_[q].rng = (f.seed ? f.seed : 1) + q;
   }
   ~FaultPort() override { delete inner_; }
 
@@ -31,68 +35,82 @@ class FaultPort final : public Port {
   }
 
   uint16_t tx_burst(uint16_t q, rte_mbuf** pkts, uint16_t n) override {
+    Lane& l = lanes_[q];
+    // Frames the wire refused last time go first; while some remain, take nothing new, so a
+    // full wire pushes back on the core as it would without the injector (no extra loss).
+    if (l.nbacklog) {
+      uint16_t sent = inner_->tx_burst(q, l.backlog, l.nbacklog);
+      std::copy(l.backlog + sent, l.backlog + l.nbacklog, l.backlog);
+      l.nbacklog = static_cast<uint16_t>(l.nbacklog - sent);
+      if (l.nbacklog) return 0;
+    }
     uint64_t now = rte_rdtsc();
     rte_mbuf* out[kOut];
     uint16_t k = 0;
-    release_delayed(now, out, &k);
+    release_delayed(l, now, out, &k);
     for (uint16_t i = 0; i < n; i++) {
       rte_mbuf* m = pkts[i];
-      if (link_down(now) || chance(f_.loss)) {
+      if (link_down(now) || chance(l, f_.loss)) {
         rte_pktmbuf_free(m);
-        stats.lost++;
+        l.faults.add(1);
         continue;
       }
-      if (chance(f_.corrupt)) m = corrupt(m);
+      if (chance(l, f_.corrupt)) m = corrupt(l, m);
       if (m == nullptr) continue;
-      if (chance(f_.duplicate) && k + 1 < kOut) {
+      if (chance(l, f_.duplicate) && k + 1 < kOut) {
         rte_mbuf_refcnt_update(m, 1);
-        push(out, &k, m);
-        stats.duplicated++;
+        push(l, out, &k, m);
+        l.faults.add(1);
       }
-      if (chance(f_.reorder)) {
+      if (chance(l, f_.reorder)) {
         // Hold it back: it goes after the next frame (or with the next burst).
-        if (held_) push(out, &k, held_);
-        held_ = m;
-        stats.reordered++;
+        if (l.held) push(l, out, &k, l.held);
+        l.held = m;
+        l.faults.add(1);
         continue;
       }
-      if (f_.delay_us && dn_ < kDelay) {
-        delayed_[(dh_ + dn_++) % kDelay] = {m, now + f_.delay_us * tsc_per_us_};
+      if (f_.delay_us && l.dn < kDelay) {
+        l.delayed[(l.dh + l.dn++) % kDelay] = {m, now + f_.delay_us * tsc_per_us_};
         continue;
       }
-      push(out, &k, m);
-      if (held_) {
-        push(out, &k, held_);
-        held_ = nullptr;
+      push(l, out, &k, m);
+      if (l.held) {
+        push(l, out, &k, l.held);
+        l.held = nullptr;
       }
     }
-    if (held_ && n == 0) {  // nothing else to go behind it: release it now
-      push(out, &k, held_);
-      held_ = nullptr;
+    if (l.held && n == 0) {  // nothing else to go behind it: release it now
+      push(l, out, &k, l.held);
+      l.held = nullptr;
     }
     uint16_t sent = k ? inner_->tx_burst(q, out, k) : 0;
-    for (uint16_t i = sent; i < k; i++) {  // the wire refused it: that is a loss too
-      rte_pktmbuf_free(out[i]);
-      stats.lost++;
-    }
-    return n;  // every frame is taken: lost, held or sent
+    std::copy(out + sent, out + k, l.backlog);
+    l.nbacklog = static_cast<uint16_t>(k - sent);
+    return n;  // every frame is taken: lost, held, sent or waiting in the backlog
   }
 
   void close() override {
-    if (held_) rte_pktmbuf_free(held_);
-    held_ = nullptr;
-    while (dn_) {
-      rte_pktmbuf_free(delayed_[dh_].m);
-      dh_ = (dh_ + 1) % kDelay;
-      dn_--;
+    for (Lane& l : lanes_) {
+      for (uint16_t i = 0; i < l.nbacklog; i++) rte_pktmbuf_free(l.backlog[i]);
+      l.nbacklog = 0;
+      if (l.held) rte_pktmbuf_free(l.held);
+      l.held = nullptr;
+      while (l.dn) {
+        rte_pktmbuf_free(l.delayed[l.dh].m);
+        l.dh = (l.dh + 1) % kDelay;
+        l.dn--;
+      }
     }
     inner_->close();
   }
   uint16_t mtu() const override { return inner_->mtu(); }
+  bool needs_arp() const override { return inner_->needs_arp(); }
 
-  struct {
-    uint64_t lost = 0, duplicated = 0, reordered = 0, corrupted = 0;
-  } stats;
+  uint64_t faults_injected() const override {
+    uint64_t n = 0;
+    for (const Lane& l : lanes_) n += l.faults.get();
+    return n;
+  }
 
  private:
   static constexpr uint16_t kOut = 1024;
@@ -102,14 +120,27 @@ class FaultPort final : public Port {
     uint64_t due;
   };
 
+  /** What one queue (one core) owns: its generator and the frames it holds back. */
+  struct Lane {
+    uint64_t rng = 1;
+    rte_mbuf* held = nullptr;
+    Delayed delayed[kDelay];
+    uint32_t dh = 0, dn = 0;
+    Counter faults;  ///< frames lost, duplicated, reordered or corrupted (owner-written)
+    rte_mbuf* backlog[kOut];  ///< taken from the core, refused by the wire: sent first next time
+    uint16_t nbacklog = 0;
+  };
+
   /** xorshift64*: small, fast, and the same sequence for the same seed. */
-  uint64_t next() {
-    rng_ ^= rng_ >> 12;
-    rng_ ^= rng_ << 25;
-    rng_ ^= rng_ >> 27;
-    return rng_ * 2685821657736338717ull;
+  static uint64_t next(Lane& l) {
+    l.rng ^= l.rng >> 12;
+    l.rng ^= l.rng << 25;
+    l.rng ^= l.rng >> 27;
+    return l.rng * 2685821657736338717ull;
   }
-  bool chance(double p) { return p > 0 && static_cast<double>(next() >> 11) * 0x1.0p-53 < p; }
+  static bool chance(Lane& l, double p) {
+    return p > 0 && static_cast<double>(next(l) >> 11) * 0x1.0p-53 < p;
+  }
 
   bool link_down(uint64_t now) const {
     if (f_.flap_period_ms == 0) return false;
@@ -117,53 +148,50 @@ class FaultPort final : public Port {
     return ms % f_.flap_period_ms < f_.flap_down_ms;
   }
 
-  rte_mbuf* corrupt(rte_mbuf* m) {
+  rte_mbuf* corrupt(Lane& l, rte_mbuf* m) {
     rte_mbuf* c = rte_pktmbuf_copy(m, pool_, 0, UINT32_MAX);
     rte_pktmbuf_free(m);
     if (c == nullptr) return nullptr;
     uint32_t len = rte_pktmbuf_data_len(c);
     uint8_t* p = rte_pktmbuf_mtod(c, uint8_t*);
-    p[14 + next() % (len - 14)] ^= static_cast<uint8_t>(1u << (next() % 8));  // past Ethernet
-    stats.corrupted++;
+    p[14 + next(l) % (len - 14)] ^= static_cast<uint8_t>(1u << (next(l) % 8));  // past Ethernet
+    l.faults.add(1);
     return c;
   }
 
-  void push(rte_mbuf** out, uint16_t* k, rte_mbuf* m) {
+  void push(Lane& l, rte_mbuf** out, uint16_t* k, rte_mbuf* m) {
     if (*k < kOut) {
       out[(*k)++] = m;
     } else {
       rte_pktmbuf_free(m);
-      stats.lost++;
+      l.faults.add(1);
     }
   }
 
-  void release_delayed(uint64_t now, rte_mbuf** out, uint16_t* k) {
-    while (dn_ && delayed_[dh_].due <= now && *k < kOut / 2) {
-      push(out, k, delayed_[dh_].m);
-      dh_ = (dh_ + 1) % kDelay;
-      dn_--;
+  void release_delayed(Lane& l, uint64_t now, rte_mbuf** out, uint16_t* k) {
+    while (l.dn && l.delayed[l.dh].due <= now && *k < kOut / 2) {
+      push(l, out, k, l.delayed[l.dh].m);
+      l.dh = (l.dh + 1) % kDelay;
+      l.dn--;
     }
   }
 
   Port* inner_;
   FaultConfig f_;
   rte_mempool* pool_;
-  uint64_t rng_;
   uint64_t tsc_per_us_ = 1;
-  rte_mbuf* held_ = nullptr;
-  Delayed delayed_[kDelay];
-  uint32_t dh_ = 0, dn_ = 0;
+  std::vector<Lane> lanes_;
 };
 
 }  // namespace
 
-Port* fault_port_wrap(Port* inner, const FaultConfig& f, rte_mempool* pool) {
+Port* fault_port_wrap(Port* inner, const FaultConfig& f, rte_mempool* pool, uint16_t queues) {
   std::fprintf(stderr,
                "dpsan: fault injection on: loss %.3f duplicate %.3f reorder %.3f corrupt %.3f "
                "delay %u us, flap %u/%u ms, seed %llu\n",
                f.loss, f.duplicate, f.reorder, f.corrupt, f.delay_us, f.flap_down_ms,
                f.flap_period_ms, static_cast<unsigned long long>(f.seed));
-  return new FaultPort(inner, f, pool);
+  return new FaultPort(inner, f, pool, queues);
 }
 
 }  // namespace dpsan::fastpath

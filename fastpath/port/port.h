@@ -12,9 +12,12 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <rte_mbuf.h>
 
 namespace dpsan::fastpath {
+
+inline constexpr uint16_t kMaxQueues = 16;  ///< one per poll core
 
 class Port {
  public:
@@ -26,25 +29,48 @@ class Port {
   /** Stop and release the port. Control only, after the owning cores are stopped. */
   virtual void close() = 0;
   virtual uint16_t mtu() const = 0;
+  /** Frames the fault injector lost, duplicated, reordered or corrupted (0 without one). */
+  virtual uint64_t faults_injected() const { return 0; }
+  /** Ethernet ports resolve peers with ARP; a port that carries only UDP payloads does not. */
+  virtual bool needs_arp() const { return true; }
   const uint8_t* mac() const { return mac_; }
+  /** True when the port computes the IPv4 header checksum of what it sends. */
+  bool tx_ip_cksum() const { return tx_ip_cksum_; }
 
  protected:
   uint8_t mac_[6] = {};
+  bool tx_ip_cksum_ = false;
 };
 
 /**
- * An ethdev port (any DPDK PMD) with one RX and one TX queue per poll core.
+ * Any DPDK port named by a device string: a vdev ("net_memif0,role=server,socket=/tmp/a.sock",
+ * "net_af_packet0,iface=veth0", "net_ring0"...) is probed with rte_dev_probe, a PCI address
+ * ("0000:01:00.0") must have been allowed on the EAL command line. One RX and one TX queue per
+ * poll core, RSS over IPv4/UDP when there are several, IPv4 checksum offload where offered.
+ * A device is probed once per process and kept, stopped, between instances (as the EAL is);
+ * its arguments cannot change within the process.
  * Control, at bring-up. @return nullptr and a message in *err on failure.
  */
-Port* ethdev_port_open(uint16_t port_id, rte_mempool* pool, uint16_t queues, uint16_t mtu,
-                       const char** err);
+Port* probe_port_open(const std::string& device, rte_mempool* pool, uint16_t queues,
+                      std::string* err);
 
 /**
- * The built-in loopback: one rte_ring used as both the RX and the TX queue of a port made with
- * rte_eth_from_rings, so that every frame sent comes back on the same port and loopback runs the
- * same fast path as a NIC. `instance` makes the DPDK object names unique per instance.
+ * The built-in loopback: per queue, one rte_ring used as both the RX and the TX queue of a port
+ * made with rte_eth_from_rings (the net_ring PMD), so that every frame sent comes back on the
+ * same port and loopback runs the same fast path as a NIC. `instance` makes the DPDK object
+ * names unique per instance.
  */
-Port* loopback_port_open(unsigned instance, rte_mempool* pool, const char** err);
+Port* loopback_port_open(unsigned instance, rte_mempool* pool, uint16_t queues,
+                         std::string* err);
+
+/**
+ * One side (0 or 1) of a pair of net_ring ports joined back to back in this process: what side
+ * 0 sends, side 1 receives, and the other way round, like two NICs on a cable. The first side
+ * opened creates the rings and frees them when it closes, so close the sides in the reverse
+ * order of opening. Each side gets its own MAC (02:44:50:53:<pair>:<side>).
+ */
+Port* ring_pair_port_open(const std::string& pair, unsigned side, rte_mempool* pool,
+                          uint16_t queues, std::string* err);
 
 /** Fault injection rates ([fault] in the configuration); all zero means off. */
 struct FaultConfig {
@@ -60,8 +86,9 @@ struct FaultConfig {
 
 /**
  * Wrap `inner` (which the result owns from now on) so that its transmit side suffers the
- * configured faults. Control, at bring-up; the wrapper is owner-core only like any port.
+ * configured faults. Each of the `queues` queues has its own generator (seeded with seed + queue)
+ * and its own held frames, so cores never share state. Control, at bring-up.
  */
-Port* fault_port_wrap(Port* inner, const FaultConfig& f, rte_mempool* pool);
+Port* fault_port_wrap(Port* inner, const FaultConfig& f, rte_mempool* pool, uint16_t queues);
 
 }  // namespace dpsan::fastpath

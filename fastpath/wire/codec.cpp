@@ -138,7 +138,8 @@ DecodeStatus decode(const uint8_t* data, size_t len, Frame* out) {
   return DecodeStatus::kOk;
 }
 
-uint32_t encode(uint8_t* buf, const L3Addr& addr, const Fields& f, uint16_t payload_len) {
+uint32_t encode(uint8_t* buf, const L3Addr& addr, const Fields& f, uint16_t payload_len,
+                bool ip_cksum) {
   std::memcpy(buf, addr.dst_mac, 6);
   std::memcpy(buf + 6, addr.src_mac, 6);
   wr16(buf + 12, 0x0800);
@@ -155,11 +156,15 @@ uint32_t encode(uint8_t* buf, const L3Addr& addr, const Fields& f, uint16_t payl
   wr16(ip + 10, 0);
   std::memcpy(ip + 12, &addr.src_ip, 4);
   std::memcpy(ip + 16, &addr.dst_ip, 4);
-  uint16_t csum = rte_ipv4_cksum(reinterpret_cast<const rte_ipv4_hdr*>(ip));
-  std::memcpy(ip + 10, &csum, 2);  // rte_ipv4_cksum returns it ready to store
+  if (ip_cksum) {
+    uint16_t csum = rte_ipv4_cksum(reinterpret_cast<const rte_ipv4_hdr*>(ip));
+    std::memcpy(ip + 10, &csum, 2);  // rte_ipv4_cksum returns it ready to store
+  }
 
   uint8_t* udp = ip + kIpLen;
-  wr16(udp, kUdpPort);
+  // The source port is entropy (as in RoCEv2): one per connection, so that RSS spreads
+  // connections over queues and keeps each connection's frames on one queue.
+  wr16(udp, static_cast<uint16_t>(0xc000u | ((f.src_conn * 0x9e3779b1u) >> 18)));
   wr16(udp + 2, kUdpPort);
   wr16(udp + 4, static_cast<uint16_t>(ip_total - kIpLen));
   wr16(udp + 6, 0);  // IPv4 allows no UDP checksum; the dpsan CRC32C covers header and payload

@@ -25,6 +25,7 @@ struct L3Addr {
   uint8_t dst_mac[6];
   uint32_t src_ip;
   uint32_t dst_ip;
+  uint8_t via;  ///< not on the wire: index of the engine port the frame leaves or came in by
 };
 
 /** Host-order copy of a decoded header. */
@@ -71,10 +72,12 @@ DecodeStatus decode(const uint8_t* data, size_t len, Frame* out);
 
 /**
  * Write the headers of a frame into `buf` (at least kFrameOverhead + payload_len bytes, with the
- * payload already in place at buf + kFrameOverhead) and compute the checksums.
+ * payload already in place at buf + kFrameOverhead) and compute the checksums; the IPv4 header
+ * checksum is left 0 when `ip_cksum` is false (the port computes it: checksum offload).
  * @return the frame length.
  */
-uint32_t encode(uint8_t* buf, const L3Addr& addr, const Fields& f, uint16_t payload_len);
+uint32_t encode(uint8_t* buf, const L3Addr& addr, const Fields& f, uint16_t payload_len,
+                bool ip_cksum = true);
 
 /** CRC32C used by the header (hardware instruction where the CPU has it). */
 uint32_t crc32c(const void* data, size_t len, uint32_t init);

@@ -24,6 +24,7 @@
  *   |                     crc32c (header with this field 0, payload)| 52
  *   +---------------------------------------------------------------+
  *
+ * UDP: destination port kUdpPort; the source port is per-connection entropy in 0xc000..0xffff.
  * Every integer is big-endian. CONNECT_REQ, ACCEPT and REJECT carry a ConnectBody as payload,
  * RDMA_WRITE and RDMA_READ_REQ an RdmaBody, RESET optionally a ResetBody.
  * A reader must bounds-check with wire::decode() before looking at any field.

@@ -46,7 +46,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (ok) {
     if (cfg.ports.empty()) fail("success with no port", error);
-    if (cfg.engine.served_ip != cfg.ports.front().ipv4) fail("served_ip is not the port's", error);
+    if (cfg.engine.port_addr[0].ip != cfg.ports.front().ipv4) fail("served_ip is not the port's", error);
     return 0;
   }
   if (error.empty()) fail("failure with an empty error", error);

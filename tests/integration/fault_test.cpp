@@ -2,7 +2,8 @@
 /**
  * @file
  * Reliability under injected faults: 5 % loss, 2 % duplication, 5 % reordering and 1 %
- * corruption at once on the loopback port. Many connections carry messages of mixed sizes;
+ * corruption at once, on the loopback port and on a net_ring pair. Many connections carry
+ * messages of mixed sizes;
  * every message must arrive exactly once, intact and in order, and every operation must
  * complete exactly once. The fault seed is printed, and DPSAN_FAULT_SEED replays a run.
  */
@@ -20,157 +21,141 @@
 #include <dpsan/dpsan_stats.h>
 
 #include "mini_switch.h"
+#include "traffic.h"
 
 using dpsan::perf::MiniSwitch;
+using dpsan::test::run_traffic;
+using dpsan::test::TrafficPair;
+using dpsan::test::TrafficResult;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr unsigned kPairs = 16;
-constexpr unsigned kMessages = 400;  // per pair
-constexpr unsigned kSlots = 8;       // receives and sends in flight per pair
-constexpr uint32_t kMaxMsg = 64 * 1024;
-
-WSAEVENT kPoll = reinterpret_cast<WSAEVENT>(uintptr_t{1});
-
-bool done(WSAOVERLAPPED& ov) {
-  return std::atomic_ref<ULONG_PTR>(ov.Internal).load(std::memory_order_acquire) !=
-         WSS_OPERATION_IN_PROGRESS;
-}
-
-/** Message `seq` of pair `p`: its size and its bytes are functions of both. */
-uint32_t msg_size(unsigned p, unsigned seq) {
-  static const uint32_t sizes[] = {1, 7, 64, 256, 257, 1000, 4096, 9000, 20000, kMaxMsg};
-  return sizes[(seq * 7 + p) % 10];
-}
-uint8_t msg_byte(unsigned p, unsigned seq, uint32_t i) {
-  return static_cast<uint8_t>(p * 31 + seq * 17 + i * 13);
-}
-
-struct Pair {
-  SOCKET tx, rx;
-  std::unique_ptr<char[]> tbuf{new char[kSlots * kMaxMsg]}, rbuf{new char[kSlots * kMaxMsg]};
-  WSAOVERLAPPED tov[kSlots]{}, rov[kSlots]{};
-  bool tbusy[kSlots]{}, rbusy[kSlots]{};
-  unsigned next_send = 0, next_recv_post = 0, received = 0;
-  unsigned rslot_seq[kSlots]{};  // which message a receive slot must hold (its posting order)
-};
-
-}  // namespace
-
-TEST(Fault, R40_EveryMessageOnceIntactInOrderUnderLossDupReorderCorruption) {
-  const char* seed_env = std::getenv("DPSAN_FAULT_SEED");
-  unsigned long seed = seed_env ? std::strtoul(seed_env, nullptr, 10)
-                                : static_cast<unsigned long>(Clock::now().time_since_epoch().count() % 1000000);
-  std::printf("fault seed %lu (DPSAN_FAULT_SEED=%lu replays it)\n", seed, seed);
+/** Start the provider on `ports` (TOML [[port]] tables) under 5/2/5/1 % faults. */
+void start_with_faults(MiniSwitch& sw, const std::string& ports, unsigned long seed) {
   std::string path = "/tmp/dpsan-fault-" + std::to_string(getpid()) + ".toml";
   {
     std::ofstream f(path);
     f << "[fastpath]\nconnect_timeout_ms = 20000\n"
-      << "[fault]\nloss = 0.05\nduplicate = 0.02\nreorder = 0.05\ncorrupt = 0.01\nseed = " << seed
-      << "\n[[port]]\ndevice = \"loopback\"\nipv4 = \"127.0.0.1/32\"\n";
+      << (getenv("NOFAULT") ? "[fault]\nseed = " : "[fault]\nloss = 0.05\nduplicate = 0.02\nreorder = 0.05\ncorrupt = 0.01\nseed = ") << seed
+      << "\n" << ports;
   }
   setenv("DPSAN_CONFIG", path.c_str(), 1);
-  MiniSwitch sw;
   ASSERT_EQ(sw.startup(), 0);
   unlink(path.c_str());
   unsetenv("DPSAN_CONFIG");
+}
 
-  std::vector<std::unique_ptr<Pair>> pairs;
-  for (unsigned p = 0; p < kPairs; p++) {
-    auto pr = std::make_unique<Pair>();
-    ASSERT_EQ(sw.connect_pair(static_cast<uint16_t>(41000 + p), &pr->tx, &pr->rx), "") << "pair " << p;
-    int e = 0;
-    ASSERT_NE(sw.register_memory(pr->tx, pr->tbuf.get(), kSlots * kMaxMsg, MEM_READWRITE, &e), nullptr);
-    ASSERT_NE(sw.register_memory(pr->rx, pr->rbuf.get(), kSlots * kMaxMsg, MEM_READWRITE, &e), nullptr);
-    pairs.push_back(std::move(pr));
-  }
+unsigned long pick_seed() {
+  const char* env = std::getenv("DPSAN_FAULT_SEED");
+  unsigned long seed = env ? std::strtoul(env, nullptr, 10)
+                           : static_cast<unsigned long>(Clock::now().time_since_epoch().count() % 1000000);
+  std::printf("fault seed %lu (DPSAN_FAULT_SEED=%lu replays it)\n", seed, seed);
+  return seed;
+}
 
-  uint64_t corrupt = 0, bad_status = 0;
-  auto deadline = Clock::now() + std::chrono::seconds(90);
-  bool all_done = false;
-  while (!all_done && Clock::now() < deadline) {
-    all_done = true;
-    for (unsigned p = 0; p < kPairs; p++) {
-      Pair& pr = *pairs[p];
-      int e = 0;
-      for (unsigned s = 0; s < kSlots; s++) {
-        // Receives: slot s always takes the next message in posting order.
-        if (pr.rbusy[s] && done(pr.rov[s])) {
-          pr.rbusy[s] = false;
-          unsigned seq = pr.rslot_seq[s];
-          if (pr.rov[s].OffsetHigh != 0) {
-            bad_status++;
-          } else {
-            uint32_t n = static_cast<uint32_t>(pr.rov[s].InternalHigh);
-            const char* b = pr.rbuf.get() + s * kMaxMsg;
-            // Message m is placed into the m-th receive posted: the right bytes in the slot that
-            // was posted m-th prove order and exactly-once as well as integrity.
-            bool ok = n == msg_size(p, seq);
-            for (uint32_t i = 0; ok && i < n; i++) ok = static_cast<uint8_t>(b[i]) == msg_byte(p, seq, i);
-            if (!ok) corrupt++;
-            pr.received++;
-          }
-        }
-        if (!pr.rbusy[s] && pr.next_recv_post < kMessages && pr.next_recv_post - pr.received < kSlots) {
-          pr.rov[s] = WSAOVERLAPPED{};
-          pr.rov[s].hEvent = kPoll;
-          WSABUF wb{kMaxMsg, pr.rbuf.get() + s * kMaxMsg};
-          DWORD flags = 0;
-          if (sw.proc().lpWSPRecv(pr.rx, &wb, 1, nullptr, &flags, &pr.rov[s], nullptr, nullptr, &e) == SOCKET_ERROR &&
-              e == WSA_IO_PENDING) {
-            pr.rbusy[s] = true;
-            pr.rslot_seq[s] = pr.next_recv_post++;
-          }
-        }
-        // Sends.
-        if (pr.tbusy[s] && done(pr.tov[s])) {
-          pr.tbusy[s] = false;
-          if (pr.tov[s].OffsetHigh != 0) bad_status++;
-        }
-        if (!pr.tbusy[s] && pr.next_send < kMessages) {
-          unsigned seq = pr.next_send;
-          uint32_t n = msg_size(p, seq);
-          char* b = pr.tbuf.get() + s * kMaxMsg;
-          for (uint32_t i = 0; i < n; i++) b[i] = static_cast<char>(msg_byte(p, seq, i));
-          pr.tov[s] = WSAOVERLAPPED{};
-          pr.tov[s].hEvent = kPoll;
-          WSABUF wb{n, b};
-          if (sw.proc().lpWSPSend(pr.tx, &wb, 1, nullptr, 0, &pr.tov[s], nullptr, nullptr, &e) == SOCKET_ERROR &&
-              e == WSA_IO_PENDING) {
-            pr.tbusy[s] = true;
-            pr.next_send++;
-          }
-        }
-      }
-      if (pr.received < kMessages) all_done = false;
-      for (unsigned s = 0; s < kSlots; s++)
-        if (pr.tbusy[s]) all_done = false;
-    }
-  }
-
+DPSAN_STATS stats(MiniSwitch& sw) {
   DPSAN_STATS st{};
   DWORD got = 0;
   int e = 0;
-  sw.proc().lpWSPIoctl(0, SIO_DPSAN_GET_STATS, nullptr, 0, &st, sizeof st, &got, nullptr, nullptr, nullptr, &e);
-  uint64_t total = 0;
-  for (auto& pr : pairs) total += pr->received;
-  std::printf("messages %llu of %u, retransmits %llu, bad frames dropped %llu, duplicates dropped %llu\n",
-              (unsigned long long)total, kPairs * kMessages, (unsigned long long)st.retransmits,
-              (unsigned long long)st.drops_bad_packet, (unsigned long long)st.drops_duplicate);
-  EXPECT_TRUE(all_done) << "not every message arrived within 90 s (seed " << seed << ")";
-  EXPECT_EQ(total, uint64_t{kPairs} * kMessages) << "seed " << seed;
-  EXPECT_EQ(corrupt, 0u) << "messages damaged, out of order or twice (seed " << seed << ")";
-  EXPECT_EQ(bad_status, 0u) << "operations failed (seed " << seed << ")";
+  sw.proc().lpWSPIoctl(0, SIO_DPSAN_GET_STATS, nullptr, 0, &st, sizeof st, &got, nullptr, nullptr,
+                       nullptr, &e);
+  return st;
+}
+
+/** Connect `n` pairs (client bound to client_ip, server on server_ip) and register buffers. */
+void make_pairs(MiniSwitch& sw, unsigned n, unsigned slots, uint32_t max_msg, uint32_t server_ip,
+                uint32_t client_ip, std::vector<std::unique_ptr<TrafficPair>>* pairs) {
+  for (unsigned p = 0; p < n; p++) {
+    auto pr = std::make_unique<TrafficPair>(slots, max_msg);
+    ASSERT_EQ(sw.connect_pair(static_cast<uint16_t>(41000 + p), &pr->tx, &pr->rx, server_ip, client_ip), "")
+        << "pair " << p;
+    int e = 0;
+    size_t len = size_t{slots} * max_msg;
+    ASSERT_NE(sw.register_memory(pr->tx, pr->tbuf.get(), len, MEM_READWRITE, &e), nullptr);
+    ASSERT_NE(sw.register_memory(pr->rx, pr->rbuf.get(), len, MEM_READWRITE, &e), nullptr);
+    pairs->push_back(std::move(pr));
+  }
+}
+
+void expect_clean(const TrafficResult& r, uint64_t expected, const DPSAN_STATS& st,
+                  unsigned long seed) {
+  std::printf("messages %llu of %llu (%llu MB), retransmits %llu, bad frames dropped %llu, "
+              "duplicates dropped %llu, faults injected %llu, mbufs in use %llu, ops in flight %llu\n",
+              (unsigned long long)r.received, (unsigned long long)expected,
+              (unsigned long long)(r.bytes >> 20), (unsigned long long)st.retransmits,
+              (unsigned long long)st.drops_bad_packet, (unsigned long long)st.drops_duplicate,
+              (unsigned long long)st.faults_injected, (unsigned long long)st.mbufs_in_use,
+              (unsigned long long)st.ops_in_flight);
+  std::printf("no-conn drops %llu, not-ours drops %llu, credit stalls %llu, arp %llu/%llu\n",
+              (unsigned long long)st.drops_no_conn, (unsigned long long)st.drops_not_ours,
+              (unsigned long long)st.credit_stalls, (unsigned long long)st.arp_tx,
+              (unsigned long long)st.arp_rx);
+  EXPECT_TRUE(r.all_done) << "not every message arrived in time (seed " << seed << ")";
+  EXPECT_EQ(r.received, expected) << "seed " << seed;
+  EXPECT_EQ(r.corrupt, 0u) << "messages damaged, out of order or twice (seed " << seed << ")";
+  EXPECT_EQ(r.bad_status, 0u) << "operations failed, the first with " << r.first_error
+                              << " (seed " << seed << ")";
   EXPECT_GT(st.retransmits, 0u) << "the faults did not bite";
   EXPECT_GT(st.drops_bad_packet, 0u) << "no corrupted frame was caught";
+  EXPECT_GT(st.faults_injected, 0u);
+}
 
-  for (auto& pr : pairs) {
-    sw.proc().lpWSPCloseSocket(pr->tx, &e);
-    sw.proc().lpWSPCloseSocket(pr->rx, &e);
-    for (unsigned s = 0; s < kSlots; s++) {
-      while (pr->rbusy[s] && !done(pr->rov[s])) usleep(100);
-    }
-  }
+uint32_t small_mixed_size(unsigned p, unsigned seq) {
+  static const uint32_t sizes[] = {1, 7, 64, 256, 257, 1000, 4096, 9000, 20000, 64 * 1024};
+  return sizes[(seq * 7 + p) % 10];
+}
+
+/**
+ * 1 B to 1 MiB: mostly small messages, one in 100 of 64 KiB and up, one in 1000 of 1 MiB, so
+ * that 200,000 of them stay within a CI budget while every size class is crossed.
+ */
+uint32_t wide_mixed_size(unsigned p, unsigned seq) {
+  static const uint32_t small[] = {1, 2, 7, 64, 255, 256, 257, 1000, 1500, 4096, 8192, 8937, 9000};
+  uint32_t h = (p * 2654435761u) ^ (seq * 40503u + 0x9e37u);
+  h ^= h >> 15;
+  h *= 0x2c1b3c6du;
+  h ^= h >> 12;
+  if (h % 1000 == 0) return 1u << 20;
+  if (h % 100 == 1) return 65536 + h % (512 * 1024);
+  return small[h % (sizeof small / sizeof small[0])];
+}
+
+}  // namespace
+
+TEST(Fault, R40_EveryMessageOnceIntactInOrderUnderLossDupReorderCorruption) {
+  unsigned long seed = pick_seed();
+  MiniSwitch sw;
+  start_with_faults(sw, "[[port]]\ndevice = \"loopback\"\nipv4 = \"127.0.0.1/32\"\n", seed);
+  std::vector<std::unique_ptr<TrafficPair>> pairs;
+  make_pairs(sw, 16, 8, 64 * 1024, htonl(INADDR_LOOPBACK), htonl(INADDR_LOOPBACK), &pairs);
+  TrafficResult r = run_traffic(sw, pairs, 400, small_mixed_size, std::chrono::seconds(90));
+  expect_clean(r, 16 * 400, stats(sw), seed);
+  close_pairs(sw, pairs);
+  EXPECT_EQ(sw.cleanup(), 0);
+}
+
+// Issue 3's scale: 100 connections, 200,000 messages of 1 B to 1 MiB, across two ports of a
+// net_ring pair (so ARP, routing by source address and both ports' queues are in the path).
+TEST(Fault, R40_100Connections200000MessagesUpTo1MiBOverRingPair) {
+  unsigned long seed = pick_seed();
+  MiniSwitch sw;
+  start_with_faults(sw,
+                    "[[port]]\ndevice = \"ringpair:flt:0\"\nipv4 = \"198.18.0.1/24\"\n"
+                    "[[port]]\ndevice = \"ringpair:flt:1\"\nipv4 = \"198.18.0.2/24\"\n",
+                    seed);
+  std::vector<std::unique_ptr<TrafficPair>> pairs;
+  in_addr a{}, b{};
+  inet_pton(AF_INET, "198.18.0.1", &a);
+  inet_pton(AF_INET, "198.18.0.2", &b);
+  make_pairs(sw, 100, 4, 1u << 20, b.s_addr, a.s_addr, &pairs);
+  auto t0 = Clock::now();
+  TrafficResult r = run_traffic(sw, pairs, 2000, wide_mixed_size, std::chrono::seconds(240));
+  double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  std::printf("200,000 messages in %.1f s\n", secs);
+  DPSAN_STATS st = stats(sw);
+  expect_clean(r, 200000, st, seed);
+  EXPECT_GT(st.arp_tx, 0u) << "the ports never resolved each other";
+  close_pairs(sw, pairs);
   EXPECT_EQ(sw.cleanup(), 0);
 }

@@ -10,6 +10,8 @@
  */
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -106,9 +108,32 @@ struct Ends {
   DWORD desc_len = sizeof desc;
 };
 
-::testing::AssertionResult bring_up(Ends& s, uint16_t port) {
-  if (s.sw.startup() != 0) return ::testing::AssertionFailure() << "startup";
-  std::string why = s.sw.connect_pair(port, &s.cli, &s.srv);
+uint32_t ip(const char* a) {
+  in_addr v{};
+  inet_pton(AF_INET, a, &v);
+  return v.s_addr;
+}
+
+/**
+ * Start the provider (on `config` if not empty: a DPSAN_CONFIG file for this startup only) and
+ * connect the client to the server: over the loopback by default, else client on `cli_ip`,
+ * server on `srv_ip`.
+ */
+::testing::AssertionResult bring_up(Ends& s, uint16_t port, const std::string& config = "",
+                                    const char* cli_ip = "127.0.0.1",
+                                    const char* srv_ip = "127.0.0.1") {
+  std::string path = "/tmp/dpsan-rdma-" + std::to_string(getpid()) + ".toml";
+  if (!config.empty()) {
+    std::ofstream(path) << config;
+    setenv("DPSAN_CONFIG", path.c_str(), 1);
+  }
+  int rc = s.sw.startup();
+  if (!config.empty()) {
+    unlink(path.c_str());
+    unsetenv("DPSAN_CONFIG");
+  }
+  if (rc != 0) return ::testing::AssertionFailure() << "startup: " << rc;
+  std::string why = s.sw.connect_pair(port, &s.cli, &s.srv, ip(srv_ip), ip(cli_ip));
   if (!why.empty()) return ::testing::AssertionFailure() << why;
   s.x = load(s.sw);
   if (!s.x.reg_rdma || !s.x.write || !s.x.read) return ::testing::AssertionFailure() << "no RDMA";
@@ -148,6 +173,7 @@ void every_size(Ends& s, int timeout_s) {
     size_t loff = (i * 7 + 1) % 61, boff = (i * 11 + 5) % 59;
     auto roff = static_cast<DWORD>((i * 13 + 3) % 67);
     uint32_t seed = 1000 + i++;
+    auto t0 = Clock::now();
     std::memset(s.remote.get(), kGuard, kMax + kPad);
     std::memset(s.back.get(), kGuard, kMax + kPad);
     fill(s.local.get() + loff, n, seed);
@@ -166,6 +192,8 @@ void every_size(Ends& s, int timeout_s) {
     bad = first_bad(s.back.get() + boff, n, seed);
     ASSERT_EQ(bad, SIZE_MAX) << "read: byte " << bad << " differs";
     ASSERT_TRUE(guards_ok(s.back.get(), kMax + kPad, boff, n)) << "read touched bytes outside";
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+    if (ms > 1000) std::printf("size %zu: write + read took %lld ms\n", n, static_cast<long long>(ms));
   }
 }
 
@@ -221,6 +249,42 @@ TEST(RdmaLoopback, R42_WriteAndReadEverySizeAtUnalignedOffsets) {
   ASSERT_NO_FATAL_FAILURE(many_in_flight(s, 20));
   EXPECT_EQ(stats(s.sw).rdma_denied, 0u);
   tear_down(s);
+}
+
+// Across two ports of one instance: the frames cross a net_ring pair, then a net_memif
+// server/client pair (ARP resolves the peer first), as in ports_test.cpp.
+TEST(RdmaPorts, R42_WriteAndReadEverySizeOverANetRingPair) {
+  Ends s;
+  ASSERT_TRUE(bring_up(s, 42300,
+                       "[[port]]\ndevice = \"ringpair:rdma:0\"\nipv4 = \"198.18.0.1/24\"\n"
+                       "[[port]]\ndevice = \"ringpair:rdma:1\"\nipv4 = \"198.18.0.2/24\"\n",
+                       "198.18.0.1", "198.18.0.2"));
+  ASSERT_NO_FATAL_FAILURE(every_size(s, 30));
+  ASSERT_NO_FATAL_FAILURE(many_in_flight(s, 30));
+  DPSAN_STATS st = stats(s.sw);
+  EXPECT_EQ(st.ports, 2u);
+  EXPECT_EQ(st.rdma_denied, 0u);
+  tear_down(s);
+}
+
+TEST(RdmaPorts, R42_WriteAndReadEverySizeOverANetMemifPair) {
+  std::string sock = "/tmp/dpsan-rdma-memif-" + std::to_string(getpid()) + ".sock";
+  Ends s;
+  ::testing::AssertionResult up = bring_up(
+      s, 42400,
+      "[[port]]\ndevice = \"net_memif0,role=server,id=0,socket=" + sock +
+          "\"\nipv4 = \"198.18.0.1/24\"\n"
+          "[[port]]\ndevice = \"net_memif1,role=client,id=0,socket=" + sock +
+          "\"\nipv4 = \"198.18.0.2/24\"\n",
+      "198.18.0.1", "198.18.0.2");
+  ASSERT_TRUE(up);
+  ASSERT_NO_FATAL_FAILURE(every_size(s, 30));
+  ASSERT_NO_FATAL_FAILURE(many_in_flight(s, 30));
+  DPSAN_STATS st = stats(s.sw);
+  EXPECT_EQ(st.ports, 2u);
+  EXPECT_EQ(st.rdma_denied, 0u);
+  tear_down(s);
+  unlink(sock.c_str());
 }
 
 TEST(RdmaFault, R42_WriteAndReadEverySizeUnderLossDupReorderCorruption) {

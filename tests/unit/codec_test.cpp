@@ -236,8 +236,9 @@ TEST(WireEncode, WritesEveryLayerAsDocumented) {
   EXPECT_EQ(std::memcmp(p + kIp + 12, &a.src_ip, 4), 0);
   EXPECT_EQ(std::memcmp(p + kIp + 16, &a.dst_ip, 4), 0);
   EXPECT_EQ(ip_sum(p), 0) << "IPv4 header checksum";
-  // Expect: UDP port 21316 both ways, length, checksum 0
-  EXPECT_EQ(rd16(p + kUdp), kUdpPort);
+  // Expect: destination UDP port 21316, a per-connection entropy source port (0xc000..), length,
+  // checksum 0
+  EXPECT_GE(rd16(p + kUdp), 0xc000);
   EXPECT_EQ(rd16(p + kUdpDport), kUdpPort);
   EXPECT_EQ(rd16(p + kUdpLenOff), kUdpLen + sizeof(Header) + 20);
   EXPECT_EQ(rd16(p + kUdp + 6), 0);

@@ -78,7 +78,7 @@ TEST(Config, EmbeddedDefault_OneLoopbackPortServing127001) {
   EXPECT_EQ(c.ports[0].device, "loopback");
   EXPECT_EQ(c.ports[0].ipv4, htonl(INADDR_LOOPBACK));
   EXPECT_EQ(c.ports[0].prefix, 32);
-  EXPECT_EQ(c.engine.served_ip, htonl(INADDR_LOOPBACK));
+  EXPECT_EQ(c.engine.port_addr[0].ip, htonl(INADDR_LOOPBACK));
   EXPECT_EQ(c.engine.cores, 1u);
   EXPECT_TRUE(c.eal_args.empty());
   EXPECT_FALSE(c.force_no_huge);
@@ -110,7 +110,7 @@ TEST(Config, ParseConfigText_FullFileSetsEveryKey) {
   EXPECT_EQ(c.ports[0].device, "loopback");
   EXPECT_EQ(c.ports[0].ipv4, htonl(INADDR_LOOPBACK));
   EXPECT_EQ(c.ports[0].prefix, 32);
-  EXPECT_EQ(c.engine.served_ip, htonl(INADDR_LOOPBACK));
+  EXPECT_EQ(c.engine.port_addr[0].ip, htonl(INADDR_LOOPBACK));
   EXPECT_TRUE(p.err.empty());
 }
 
@@ -121,7 +121,7 @@ TEST(Config, ParseConfigText_EmptyTextKeepsTheDefault) {
   ASSERT_TRUE(p.ok) << p.err;
   Config d = embedded_default();
   EXPECT_EQ(p.cfg.ports.size(), 1u);
-  EXPECT_EQ(p.cfg.engine.served_ip, d.engine.served_ip);
+  EXPECT_EQ(p.cfg.engine.port_addr[0].ip, d.engine.port_addr[0].ip);
   EXPECT_EQ(p.cfg.engine.idle_sleep_us, d.engine.idle_sleep_us);
   EXPECT_EQ(p.cfg.engine.connect_timeout_ms, d.engine.connect_timeout_ms);
   // Given only comments and an empty [fastpath]
@@ -183,7 +183,7 @@ TEST(Config, ParseConfigText_Ipv4WithAndWithoutPrefix) {
     // Expect: address in network order, the prefix (32 when absent), and it is the served IP
     EXPECT_EQ(p.cfg.ports[0].ipv4, htonl(c.host_order)) << c.ipv4;
     EXPECT_EQ(p.cfg.ports[0].prefix, c.prefix) << c.ipv4;
-    EXPECT_EQ(p.cfg.engine.served_ip, htonl(c.host_order)) << c.ipv4;
+    EXPECT_EQ(p.cfg.engine.port_addr[0].ip, htonl(c.host_order)) << c.ipv4;
   }
 }
 
@@ -307,21 +307,63 @@ TEST(Config, ParseConfigText_BadIpv4IsNamed) {
   }
 }
 
+TEST(Config, ParseConfigText_PortDevicesAccepted) {
+  // Given two ports of a ring pair, a vdev and a PCI address, with a static neighbour
+  Parsed p = parse(
+      "[[port]]\ndevice = \"ringpair:ab:0\"\nipv4 = \"198.18.0.1/24\"\n"
+      "neighbours = { \"198.18.0.9\" = \"02:00:00:00:00:09\" }\n"
+      "[[port]]\ndevice = \"ringpair:ab:1\"\nipv4 = \"198.18.0.2/24\"\n"
+      "[[port]]\ndevice = \"net_memif0,role=server,socket=/tmp/x.sock\"\nipv4 = \"198.18.1.1/16\"\n"
+      "[[port]]\ndevice = \"0000:03:00.0\"\nipv4 = \"198.19.0.1\"\n");
+  // Expect: all four, with their kinds, and the engine told each address and mask
+  ASSERT_TRUE(p.ok) << p.err;
+  ASSERT_EQ(p.cfg.ports.size(), 4u);
+  EXPECT_EQ(p.cfg.ports[0].kind, dpsan::control::PortConfig::Kind::kRingPair);
+  EXPECT_EQ(p.cfg.ports[0].pair, "ab");
+  EXPECT_EQ(p.cfg.ports[1].side, 1u);
+  ASSERT_EQ(p.cfg.ports[0].neighbours.size(), 1u);
+  EXPECT_EQ(p.cfg.ports[0].neighbours[0].mac[5], 9);
+  EXPECT_EQ(p.cfg.ports[2].kind, dpsan::control::PortConfig::Kind::kDpdk);
+  EXPECT_FALSE(p.cfg.ports[2].pci);
+  EXPECT_TRUE(p.cfg.ports[3].pci);
+  EXPECT_EQ(p.cfg.engine.ports, 4u);
+  EXPECT_EQ(p.cfg.engine.port_addr[2].mask, htonl(0xffff0000u));
+  EXPECT_EQ(p.cfg.engine.port_addr[3].mask, 0xffffffffu);
+  // Expect: an unbound connection leaves by the port whose subnet holds the peer
+  EXPECT_EQ(dpsan::control::source_ip_for(p.cfg, p.cfg.engine.port_addr[2].ip ^ htonl(0x0200)),
+            p.cfg.engine.port_addr[2].ip);
+  EXPECT_EQ(dpsan::control::source_ip_for(p.cfg, htonl(0x0a000001)), p.cfg.ports[0].ipv4);
+}
+
 TEST(Config, ParseConfigText_PortDeviceRules) {
   const BadCase cases[] = {
       {"missing device", "[[port]]\nipv4 = \"127.0.0.1/32\"\n", "port[0].device", "(missing)"},
       {"missing ipv4", "[[port]]\ndevice = \"loopback\"\n", "port[0].ipv4", "(missing)"},
       {"empty device", "[[port]]\ndevice = \"\"\nipv4 = \"127.0.0.1/32\"\n", "port[0].device",
-       "(missing)"},
-      {"a PCI address", "[[port]]\ndevice = \"0000:03:00.0\"\nipv4 = \"198.18.0.1/24\"\n",
-       "port[0].device", "\"0000:03:00.0\""},
-      {"a vdev", "[[port]]\ndevice = \"net_memif0\"\nipv4 = \"198.18.0.1/24\"\n", "port[0].device",
-       "\"net_memif0\""},
+       "\"\""},
+      {"not a device string", "[[port]]\ndevice = \"memif0\"\nipv4 = \"198.18.0.1/24\"\n",
+       "port[0].device", "\"memif0\""},
+      {"ring pair without side", "[[port]]\ndevice = \"ringpair:a\"\nipv4 = \"198.18.0.1/24\"\n",
+       "port[0].device", "\"ringpair:a\""},
+      {"ring pair side 2", "[[port]]\ndevice = \"ringpair:a:2\"\nipv4 = \"198.18.0.1/24\"\n",
+       "port[0].device", "\"ringpair:a:2\""},
+      {"same address twice",
+       "[[port]]\ndevice = \"ringpair:a:0\"\nipv4 = \"198.18.0.1/24\"\n"
+       "[[port]]\ndevice = \"ringpair:a:1\"\nipv4 = \"198.18.0.1/24\"\n",
+       "port[1].ipv4", "198.18.0.1/24"},
+      {"bad static neighbour MAC",
+       "[[port]]\ndevice = \"loopback\"\nipv4 = \"198.18.0.1/24\"\n"
+       "neighbours = { \"198.18.0.2\" = \"02:00:00:00:00\" }\n",
+       "port[0].neighbours.198.18.0.2", "02:00:00:00:00"},
+      {"bad static neighbour address",
+       "[[port]]\ndevice = \"loopback\"\nipv4 = \"198.18.0.1/24\"\n"
+       "neighbours = { \"198.18.0\" = \"02:00:00:00:00:02\" }\n",
+       "port[0].neighbours.198.18.0", "198.18.0"},
       {"loopback misspelt", "[[port]]\ndevice = \"Loopback\"\nipv4 = \"127.0.0.1/32\"\n",
        "port[0].device", "\"Loopback\""},
-      {"two ports",
-       std::string(kPort) + "[[port]]\ndevice = \"loopback\"\nipv4 = \"127.0.0.2/32\"\n", "port",
-       "127.0.0.2"},
+      {"two loopback ports",
+       std::string(kPort) + "[[port]]\ndevice = \"loopback\"\nipv4 = \"127.0.0.2/32\"\n",
+       "port[1].device", "\"loopback\""},
       {"second port bad", std::string(kPort) + "[[port]]\ndevice = \"eth1\"\nipv4 = \"127.0.0.2\"\n",
        "port[1].device", "\"eth1\""},
   };
@@ -343,9 +385,7 @@ TEST(Config, ParseConfigText_ErrorMessageIsOneLine) {
        "fastpath.lcores", "1024"},
       {"table value", "[port]\ndevice = \"loopback\"\nipv4 = \"127.0.0.1\"\n", "port",
        "loopback"},
-      {"array of tables value",
-       std::string(kPort) + "[[port]]\ndevice = \"loopback\"\nipv4 = \"127.0.0.2/32\"\n", "port",
-       "127.0.0.2"},
+      {"array of tables value", "port = [1, 2]\n", "port", "2"},
   };
   for (const BadCase& c : cases) {
     SCOPED_TRACE(c.what);
@@ -443,7 +483,7 @@ TEST_F(LoadConfig, NoVariablesGivesTheEmbeddedDefault) {
   Config d = embedded_default();
   ASSERT_EQ(c.ports.size(), 1u);
   EXPECT_EQ(c.ports[0].device, "loopback");
-  EXPECT_EQ(c.engine.served_ip, d.engine.served_ip);
+  EXPECT_EQ(c.engine.port_addr[0].ip, d.engine.port_addr[0].ip);
   EXPECT_EQ(c.engine.connect_timeout_ms, d.engine.connect_timeout_ms);
   EXPECT_EQ(c.engine.idle, d.engine.idle);
 }

@@ -37,12 +37,40 @@ typedef struct DPSAN_STATS {
   uint64_t poll_cores;
   uint64_t retransmits;        /* reliable frames sent again */
   uint64_t drops_duplicate;    /* reliable frames received twice (or beyond the window) */
+  /* Added with multi-port support (append only: older callers pass a shorter buffer and get
+     WSAEFAULT with the size needed). */
+  uint64_t drops_by_reason[16];/* drops_bad_packet split by check, see DPSAN_DROP_* */
+  uint64_t drops_not_ours;     /* other protocols, or addresses no port serves */
+  uint64_t arp_rx;             /* ARP packets received */
+  uint64_t arp_tx;             /* ARP requests and replies sent */
+  uint64_t neighbours;         /* entries in the neighbour table (learned and static) */
+  uint64_t handoffs;           /* frames received by one poll core for another's connection */
+  uint64_t ports;              /* ports in use */
+  uint64_t faults_injected;    /* frames lost, duplicated, reordered or corrupted by [fault] */
+  /* Added with RDMA (append only, as above). */
   uint64_t rdma_registrations; /* live RDMA registrations (regions a peer may reach) */
   uint64_t rdma_denied;        /* remote RDMA accesses refused (each aborted its connection) */
   uint64_t cache_entries;      /* registration cache: ranges cached, in use or not */
   uint64_t cache_hits;         /* registrations served from the cache */
   uint64_t cache_misses;       /* registrations that had to pin a new range */
 } DPSAN_STATS;
+
+/* Index into DPSAN_STATS.drops_by_reason: which check a dropped frame failed. */
+enum {
+  DPSAN_DROP_TOO_SHORT = 1,     /* shorter than the headers it claims */
+  DPSAN_DROP_NOT_IPV4 = 2,      /* ether type, IP version or header length not ours */
+  DPSAN_DROP_IP_LENGTH = 3,     /* IP total length inconsistent with the frame */
+  DPSAN_DROP_FRAGMENT = 4,
+  DPSAN_DROP_NOT_UDP = 5,
+  DPSAN_DROP_WRONG_PORT = 6,    /* not dpsan's UDP port */
+  DPSAN_DROP_UDP_LENGTH = 7,
+  DPSAN_DROP_VERSION = 8,       /* unknown dpsan version or header length */
+  DPSAN_DROP_OPCODE = 9,        /* unknown opcode */
+  DPSAN_DROP_PAYLOAD_LENGTH = 10,
+  DPSAN_DROP_CHECKSUM = 11,     /* CRC32C mismatch */
+  DPSAN_DROP_BAD_BODY = 12,     /* connect body missing, or segment fields inconsistent */
+  DPSAN_DROP_IP_CHECKSUM = 13
+};
 
 #ifdef __cplusplus
 }

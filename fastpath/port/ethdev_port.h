@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * EthdevPort: a Port over one DPDK ethdev, with queue q used by poll core q. Internal to
+ * fastpath/port: the factories in port.h build it for probed devices and for net_ring ports.
+ */
+#pragma once
+
+#include <string>
+#include <vector>
+#include <rte_ethdev.h>
+#include <rte_ring.h>
+
+#include "port.h"
+
+namespace dpsan::fastpath {
+
+class EthdevPort final : public Port {
+ public:
+  /** What close() must undo besides stopping and closing the ethdev. */
+  struct Owned {
+    std::vector<rte_ring*> drain;  ///< rings whose frames are ours to free at close
+    std::vector<rte_ring*> free;   ///< rings to free at close (after draining)
+    bool close_device = false;     ///< close the device (else only stop it, for the next instance)
+  };
+
+  EthdevPort(uint16_t id, uint16_t mtu, Owned owned) : id_(id), mtu_(mtu), owned_(std::move(owned)) {}
+
+  uint16_t rx_burst(uint16_t q, rte_mbuf** pkts, uint16_t n) override {
+    return rte_eth_rx_burst(id_, q, pkts, n);
+  }
+  uint16_t tx_burst(uint16_t q, rte_mbuf** pkts, uint16_t n) override {
+    return rte_eth_tx_burst(id_, q, pkts, n);
+  }
+  void close() override;
+  uint16_t mtu() const override { return mtu_; }
+
+  void set_mac(const rte_ether_addr& a);
+  void set_mtu(uint16_t mtu) { mtu_ = mtu; }
+  void set_tx_ip_cksum(bool on) { tx_ip_cksum_ = on; }
+
+ private:
+  uint16_t id_;
+  uint16_t mtu_;
+  Owned owned_;
+};
+
+/**
+ * Configure and start ethdev `id` with `queues` RX/TX queue pairs on `pool`. `mtu`: 0 keeps the
+ * device's own. @return the started port, or nullptr with *err set (the device is left closed).
+ */
+EthdevPort* ethdev_start(uint16_t id, rte_mempool* pool, uint16_t queues, uint16_t mtu,
+                         EthdevPort::Owned owned, std::string* err);
+
+}  // namespace dpsan::fastpath
