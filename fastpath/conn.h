@@ -31,6 +31,7 @@
 #include <rte_mbuf.h>
 
 #include "descriptor.h"
+#include "rdma_region.h"
 #include "timer_wheel.h"
 #include "wire/codec.h"
 
@@ -120,6 +121,14 @@ struct Conn {
   uint64_t last_rx_tsc = 0;     ///< last valid frame from the peer (liveness)
   uint64_t watch_tsc = 0;       ///< when we last began waiting on the peer (timer armed idle)
   TimerNode timer;              ///< RTO and keepalive
+
+  // RDMA (poll_core_rdma.cpp). Write and read-request frames of ours sit in send_q in order
+  // with the sends; a read, once its request is framed, waits in reads_q for its data.
+  RdmaRegion* regions = nullptr;///< kRdmaRegionsPerConn: what the peer may reach (target side)
+  RdmaReadJob* rjobs = nullptr; ///< kRdmaReadsMax ring: reads the peer asked of us
+  uint32_t rjob_head = 0, rjob_count = 0;
+  ReqQueue reads_q;             ///< our reads whose request went out, oldest first
+  uint32_t next_read_id = 0;    ///< msg_seq of our next RDMA_READ_REQ
 
   Conn* next_ready = nullptr;
   Conn* next_dirty = nullptr;

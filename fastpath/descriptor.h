@@ -15,6 +15,7 @@
 
 #include "completion.h"
 #include "socket_link.h"
+#include "wire/rdma.h"
 
 namespace dpsan::fastpath {
 
@@ -27,7 +28,15 @@ enum class ReqKind : uint8_t {
   kAccept,   ///< accept the pending request `pending`
   kReject,   ///< refuse the pending request `pending`
   kClose,    ///< reset and free the connection, abort its operations, then ack the link
+  kRdmaWrite,  ///< write the local buffers into the peer's region `remote` (overlapped)
+  kRdmaRead,   ///< read the peer's region `remote` into the local buffers (overlapped)
+  kRdmaReg,    ///< synchronous: open a slot of the connection's RDMA table for reg_*
+  kRdmaDereg,  ///< synchronous: revoke the slot `remote` names
+  kTestInject, ///< synchronous, tests only: run `test_frame` through the RX path as the peer's
 };
+
+/** Answer states of a synchronous request (Request::sync, accessed through atomic_ref). */
+inline constexpr uint32_t kSyncWaiting = 0, kSyncAnswered = 1, kSyncAbandoned = 2;
 
 /** A scatter/gather entry; `mr` is the registration use taken for it. */
 struct Sge {
@@ -54,6 +63,17 @@ struct Request {
   uint16_t local_port, peer_port;
   // kAccept / kReject
   PendingConn* pending;
+  // kRdmaWrite / kRdmaRead: the target region (from the peer's descriptor) and the offset of
+  // the first byte; kRdmaReg answers with desc_conn / region / gen; kRdmaDereg names the slot.
+  wire::RdmaRef remote;
+  // Synchronous requests (kRdmaReg, kRdmaDereg, kTestInject): the SPI thread that posted one
+  // waits on `sync`; whoever loses the race between answering and abandoning frees it.
+  uint32_t sync;        ///< kSyncWaiting / kSyncAnswered / kSyncAbandoned
+  uint32_t answer;      ///< 0 or a WSA code
+  uint32_t reg_rights;  ///< kRdmaReg: kRdmaRead | kRdmaWrite
+  uint64_t reg_len;     ///< kRdmaReg
+  uintptr_t reg_addr;   ///< kRdmaReg
+  const void* test_frame;  ///< kTestInject: a TestFrame (rdma_test_hook.h)
   Sge sge[kMaxSge];
 };
 

@@ -22,6 +22,7 @@
 #include "listener.h"
 #include "mr_table.h"
 #include "neighbour_table.h"
+#include "reg_cache.h"
 #include "ring.h"
 
 namespace dpsan::fastpath {
@@ -130,6 +131,9 @@ class Engine {
   ListenerTable listeners;
   MrTable mrs;
   NeighbourTable neighbours;       ///< shared by the cores: ARP learns, connects look up
+  /// The registration cache. Process-wide rather than per instance would outlive the final
+  /// cleanup, which must release every registration (R18): it is cleared there.
+  RegCache reg_cache;
   rte_rcu_qsbr* qsbr = nullptr;    ///< readers: cores 0..n-1, the notifier as thread n
 
  private:

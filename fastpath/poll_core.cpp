@@ -23,6 +23,8 @@ PollCore::~PollCore() {
   rte_free(conns_);
   rte_free(free_slots_);
   rte_free(early_store_);
+  rte_free(region_store_);
+  rte_free(rjob_store_);
   rte_free(txw_store_);
   rte_free(rxw_store_);
 }
@@ -48,7 +50,12 @@ bool PollCore::init(unsigned instance, const char** err) {
       rte_malloc("dpsan_early", sizeof(EarlyMsg) * n * cfg.early_slots, 64));
   txw_store_ = static_cast<TxSlot*>(rte_zmalloc("dpsan_txw", sizeof(TxSlot) * n * kWindow, 64));
   rxw_store_ = static_cast<rte_mbuf**>(rte_zmalloc("dpsan_rxw", sizeof(rte_mbuf*) * n * kWindow, 64));
-  if (!conns_ || !free_slots_ || !early_store_ || !txw_store_ || !rxw_store_) {
+  region_store_ = static_cast<RdmaRegion*>(
+      rte_zmalloc("dpsan_rdma_regions", sizeof(RdmaRegion) * n * kRdmaRegionsPerConn, 64));
+  rjob_store_ = static_cast<RdmaReadJob*>(
+      rte_zmalloc("dpsan_rdma_reads", sizeof(RdmaReadJob) * n * kRdmaReadsMax, 64));
+  if (!conns_ || !free_slots_ || !early_store_ || !txw_store_ || !rxw_store_ || !region_store_ ||
+      !rjob_store_) {
     *err = "cannot allocate the connection table";
     return false;
   }
@@ -57,6 +64,9 @@ bool PollCore::init(unsigned instance, const char** err) {
     conns_[i].early = early_store_ + static_cast<size_t>(i) * cfg.early_slots;
     conns_[i].txw = txw_store_ + static_cast<size_t>(i) * kWindow;
     conns_[i].rxw = rxw_store_ + static_cast<size_t>(i) * kWindow;
+    conns_[i].regions = region_store_ + static_cast<size_t>(i) * kRdmaRegionsPerConn;
+    for (uint32_t k = 0; k < kRdmaRegionsPerConn; k++) new (&conns_[i].regions[k]) RdmaRegion();
+    conns_[i].rjobs = rjob_store_ + static_cast<size_t>(i) * kRdmaReadsMax;
     free_slots_[i] = n - 1 - i;
   }
   nfree_ = n;
@@ -165,6 +175,8 @@ void PollCore::fail_conn(Conn& c, uint32_t error) {
   while (Request* r = c.recv_q.pop()) complete(r, error, 0);
   while (Request* r = c.unacked_q.pop()) complete(r, error, 0);
   while (Request* r = c.send_q.pop()) complete(r, error, 0);
+  rdma_end_reads(c, error, false);
+  rdma_revoke_all(c);  // R63: a dead connection reaches nothing
   c.early_count = 0;
   wheel_.cancel(&c.timer);
   release_windows(c);
@@ -234,7 +246,7 @@ bool PollCore::resend_pc(const Conn& c, TxSlot& s) {
 void PollCore::on_timer_pc(Conn& c) {
   if (c.state != ConnState::kEstablished) return;
   const EngineConfig& cfg = e_->config();
-  bool waiting = c.snd_una != c.snd_nxt || !c.recv_q.empty() || !c.send_q.empty();
+  bool waiting = c.snd_una != c.snd_nxt || !c.recv_q.empty() || !c.send_q.empty() || !rdma_idle(c);
   if (!waiting) return;  // idle: re-armed by the next operation
   if (now_ - std::max(c.last_rx_tsc, c.watch_tsc) > ms_to_tsc(cfg.peer_timeout_ms)) {
     // The peer is gone (killed, or the path is): fail what waits on it, within the bound.
@@ -278,7 +290,11 @@ Conn* PollCore::conn_alloc() {
   EarlyMsg* early = c.early;
   TxSlot* txw = c.txw;
   rte_mbuf** rxw = c.rxw;
+  RdmaRegion* regions = c.regions;
+  RdmaReadJob* rjobs = c.rjobs;
   c = Conn();
+  c.regions = regions;
+  c.rjobs = rjobs;
   c.gen = gen;
   c.early = early;
   c.txw = txw;
@@ -309,6 +325,7 @@ void PollCore::conn_free(Conn& c) {
   if (c.in_ack_list) unlink(&ack_head_, &c, &Conn::next_ack);
   wheel_.cancel(&c.timer);
   release_windows(c);
+  rdma_revoke_all(c);  // R63: after the close the peer reaches nothing
   if (c.link) c.link->conn_slot_pc = UINT32_MAX;
   c.state = ConnState::kFree;
   c.link = nullptr;

@@ -99,7 +99,7 @@ class PollCore {
   void on_accept_frame_pc(Conn& c, const wire::Frame& fr);
   void on_reject_frame_pc(Conn& c, const wire::Frame& fr);
   void on_data_pc(Conn& c, const wire::Frame& fr);
-  void on_reset_frame_pc(Conn& c);
+  void on_reset_frame_pc(Conn& c, const wire::Frame& fr);
   void deliver_early_pc(Conn& c);
 
   // transmit (poll_core_tx.cpp)
@@ -144,6 +144,30 @@ class PollCore {
   uint64_t ticks_of_us(uint64_t us) const { return us / kTickUs + 1; }
   static constexpr uint64_t kTickUs = 100;
 
+  // RDMA (poll_core_rdma.cpp)
+  enum PumpStatus { kPumpDone, kPumpWait, kPumpNoRoom };
+  void on_rdma_op_pc(Request* r);
+  void on_rdma_reg_pc(Request* r);
+  void on_rdma_dereg_pc(Request* r);
+  void on_test_inject_pc(Request* r);
+  /** Answer a synchronous request; frees it if its poster gave up waiting. */
+  void answer_sync(Request* r, uint32_t answer);
+  PumpStatus pump_rdma_op_pc(Conn& c, Request* r);
+  PumpStatus pump_read_responses_pc(Conn& c);
+  /** Build one reliable RDMA frame; `body` (RdmaBody) may be null. nullptr: no buffer. */
+  rte_mbuf* rdma_frame_alloc(Conn& c, wire::Fields& f, const wire::RdmaRef* body);
+  void rdma_frame_send(Conn& c, rte_mbuf* m, const wire::Fields& f, uint16_t payload_len);
+  void on_rdma_write_pc(Conn& c, const wire::Frame& fr);
+  void on_rdma_read_req_pc(Conn& c, const wire::Frame& fr);
+  void on_rdma_read_resp_pc(Conn& c, const wire::Frame& fr);
+  /** Refuse a remote access: nothing was touched; RESET (kConnAborted) and fail the connection. */
+  void rdma_deny_pc(Conn& c, RdmaDeny why);
+  /** Revoke every region and drop the peer's reads (connection failed or freed, R63). */
+  void rdma_revoke_all(Conn& c);
+  /** End our reads waiting on `c` with `error`: through complete() (live) or finish() (close). */
+  void rdma_end_reads(Conn& c, uint32_t error, bool finish_now);
+  bool rdma_idle(const Conn& c) const { return c.reads_q.empty() && c.rjob_count == 0; }
+
   // timers, completion, connections (poll_core.cpp)
   void timers_pc(uint64_t now);
   void complete(Request* r, uint32_t error, uint32_t bytes);
@@ -178,6 +202,8 @@ class PollCore {
   uint32_t* free_slots_ = nullptr;
   uint32_t nfree_ = 0;
   EarlyMsg* early_store_ = nullptr;    ///< early_slots per connection
+  RdmaRegion* region_store_ = nullptr; ///< kRdmaRegionsPerConn per connection
+  RdmaReadJob* rjob_store_ = nullptr;  ///< kRdmaReadsMax per connection
 
   Conn* ready_head_ = nullptr;         ///< connections with sendable work
   Conn* dirty_head_ = nullptr;         ///< connections owing the peer a credit update

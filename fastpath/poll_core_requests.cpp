@@ -24,6 +24,11 @@ void PollCore::on_request_pc(Request* r) {
     case ReqKind::kAccept: on_accept_pc(r); break;
     case ReqKind::kReject: on_reject_pc(r); break;
     case ReqKind::kClose: on_close_pc(r); break;
+    case ReqKind::kRdmaWrite:
+    case ReqKind::kRdmaRead: on_rdma_op_pc(r); break;
+    case ReqKind::kRdmaReg: on_rdma_reg_pc(r); break;
+    case ReqKind::kRdmaDereg: on_rdma_dereg_pc(r); break;
+    case ReqKind::kTestInject: on_test_inject_pc(r); break;
   }
 }
 
@@ -152,6 +157,7 @@ void PollCore::close_conn(Conn& c, bool send_reset) {
   while (Request* q = c.recv_q.pop()) e_->finish(q, kWsaAborted, 0);
   while (Request* q = c.unacked_q.pop()) e_->finish(q, kWsaAborted, 0);
   while (Request* q = c.send_q.pop()) e_->finish(q, kWsaAborted, 0);
+  rdma_end_reads(c, kWsaAborted, true);  // R31
   conn_free(c);
 }
 

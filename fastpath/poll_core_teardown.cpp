@@ -21,6 +21,8 @@ void PollCore::drain_requests_quiesced() {
       switch (r->kind) {
         case ReqKind::kSend:
         case ReqKind::kRecv:
+        case ReqKind::kRdmaWrite:
+        case ReqKind::kRdmaRead:
           parked_.push(r);  // aborted in step 4, after the resets
           break;
         case ReqKind::kConnect:
@@ -37,6 +39,11 @@ void PollCore::drain_requests_quiesced() {
           break;
         case ReqKind::kClose:
           on_close_pc(r);
+          break;
+        case ReqKind::kRdmaReg:
+        case ReqKind::kRdmaDereg:
+        case ReqKind::kTestInject:
+          answer_sync(r, 10050 /* WSAENETDOWN */);  // connections are reset next anyway
           break;
       }
     }
@@ -68,6 +75,7 @@ void PollCore::abort_all_quiesced() {
     while (Request* r = c.recv_q.pop()) e_->finish(r, kWsaAborted, 0);
     while (Request* r = c.unacked_q.pop()) e_->finish(r, kWsaAborted, 0);
     while (Request* r = c.send_q.pop()) e_->finish(r, kWsaAborted, 0);
+    rdma_end_reads(c, kWsaAborted, true);
     conn_free(c);
   }
   // Frames the port would not take any more are dropped with the port.

@@ -112,7 +112,17 @@ bool PollCore::send_connect_frame(const wire::L3Addr& addr, uint8_t opcode, uint
  *   it is done for now (queue empty, or waiting for a peer credit).
  */
 bool PollCore::pump_conn_pc(Conn& c) {
+  if (c.rjob_count) {  // reads the peer asked of us (poll_core_rdma.cpp)
+    PumpStatus st = pump_read_responses_pc(c);
+    if (st != kPumpDone) return st == kPumpWait;
+  }
   while (Request* r = c.send_q.head) {
+    if (r->kind != ReqKind::kSend) {  // RDMA write or read, in order with the sends
+      PumpStatus st = pump_rdma_op_pc(c, r);
+      if (st != kPumpDone) return st == kPumpWait;
+      continue;
+    }
+    if (!c.reads_q.empty()) return true;  // R44: a send waits for the reads before it
     if (!r->started) {
       // Decision 8: a message goes only when the peer granted it a receive or an early slot.
       uint32_t m = c.next_send_seq;

@@ -34,6 +34,8 @@ struct CoreStats {
   Counter drops_not_ours;      ///< frames of other protocols, or for addresses not served here
   Counter handoffs;            ///< frames received by one core for a connection of another
   Counter conns;               ///< live connections (gauge, owner-written)
+  Counter rdma_denied;         ///< remote accesses refused (each aborted its connection)
+  Counter rdma_regions;        ///< live RDMA registrations (gauge, owner-written)
 };
 
 }  // namespace dpsan::fastpath

@@ -90,10 +90,27 @@ int extension_function(const GUID& id, void** fn) {
     *fn = reinterpret_cast<void*>(static_cast<LPFN_WSPDEREGISTERMEMORY>(WSPDeregisterMemory));
     return 0;
   }
-  // RDMA and the registration cache arrive with the RDMA milestone (README "Status").
-  if (same(id, reg_rdma) || same(id, dereg_rdma) || same(id, rdma_write) || same(id, rdma_read) ||
-      same(id, cache_cb))
-    return WSAEOPNOTSUPP;
+  if (same(id, reg_rdma)) {
+    *fn = reinterpret_cast<void*>(static_cast<LPFN_WSPREGISTERRDMAMEMORY>(WSPRegisterRdmaMemory));
+    return 0;
+  }
+  if (same(id, dereg_rdma)) {
+    *fn = reinterpret_cast<void*>(static_cast<LPFN_WSPDEREGISTERRDMAMEMORY>(WSPDeregisterRdmaMemory));
+    return 0;
+  }
+  if (same(id, rdma_write)) {
+    *fn = reinterpret_cast<void*>(static_cast<LPFN_WSPRDMAWRITE>(WSPRdmaWrite));
+    return 0;
+  }
+  if (same(id, rdma_read)) {
+    *fn = reinterpret_cast<void*>(static_cast<LPFN_WSPRDMAREAD>(WSPRdmaRead));
+    return 0;
+  }
+  if (same(id, cache_cb)) {
+    *fn = reinterpret_cast<void*>(
+        static_cast<LPFN_WSPMEMORYREGISTRATIONCACHECALLBACK>(WSPMemoryRegistrationCacheCallback));
+    return 0;
+  }
   return WSAEINVAL;
 }
 

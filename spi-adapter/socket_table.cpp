@@ -30,6 +30,7 @@ Socket* SocketTable::open() {
   s->so_debug = 0;
   for (unsigned i = 0; i < kMaxRegsPerSocket; i++) {
     s->regs[i] = RegEntry{};
+    s->rdma_regs[i] = RdmaEntry{};
     s->reg_handles[i].store(0, std::memory_order_relaxed);
   }
   s->shut_send.store(false, std::memory_order_relaxed);

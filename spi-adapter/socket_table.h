@@ -34,6 +34,14 @@ struct RegEntry {
   uint32_t len = 0;
   uint32_t flags = 0;
   uint32_t refs = 0;   ///< R58: the same buffer registered twice needs two deregistrations
+  uint64_t cache_id = 0;  ///< its reference on the registration cache
+};
+
+/** One RDMA registration of this socket (WSPRegisterRdmaMemory); guarded by Socket::mu. */
+struct RdmaEntry {
+  bool used = false;
+  fastpath::wire::RdmaRef ref;  ///< what its descriptor names (offset unused)
+  uint64_t cache_id = 0;
 };
 
 struct Socket {
@@ -53,6 +61,7 @@ struct Socket {
   uint16_t reserved_port = 0;         ///< port taken in the port map (0 = none)
   int so_debug = 0;
   RegEntry regs[kMaxRegsPerSocket];
+  RdmaEntry rdma_regs[kMaxRegsPerSocket];  ///< the core's table holds the rights themselves
   /// Hot-path copy of the registration handles, read without the lock; MrTable validates.
   std::atomic<uint64_t> reg_handles[kMaxRegsPerSocket];
   std::atomic<bool> shut_send{false}, shut_recv{false};

@@ -58,7 +58,11 @@ void finish_socket(control::Instance* inst, Socket* s) {
       uint64_t h = s->reg_handles[i].load(std::memory_order_relaxed);
       if (h) inst->engine().mrs.destroy(h, s->self);
       s->reg_handles[i].store(0, std::memory_order_relaxed);
+      if (s->regs[i].refs) inst->engine().reg_cache.release(s->regs[i].cache_id);
       s->regs[i] = RegEntry{};
+      // The connection is freed by now, and its region table with it (R63).
+      if (s->rdma_regs[i].used) inst->engine().reg_cache.release(s->rdma_regs[i].cache_id);
+      s->rdma_regs[i] = RdmaEntry{};
     }
     if (s->reserved_port) release_port(s->reserved_port);
     s->reserved_port = 0;
@@ -131,6 +135,9 @@ void close_all_sockets(control::Instance* inst) {
   });
 }
 
-void drop_all_registrations(control::Instance* inst) { inst->engine().mrs.destroy_all(); }
+void drop_all_registrations(control::Instance* inst) {
+  inst->engine().mrs.destroy_all();
+  inst->engine().reg_cache.clear();  // R18: cached ranges too
+}
 
 }  // namespace dpsan::spi

@@ -44,10 +44,16 @@ void fill_stats(control::Instance* inst, DPSAN_STATS* out) {
     st.credit_stalls += c.credit_stalls.get();
     st.retransmits += c.retransmits.get();
     st.drops_duplicate += c.drops_duplicate.get();
+    st.rdma_registrations += c.rdma_regions.get();
+    st.rdma_denied += c.rdma_denied.get();
   }
   st.neighbours = e.neighbours.size();
   st.ports = e.port_count();
   for (unsigned i = 0; i < e.port_count(); i++) st.faults_injected += e.port(i)->faults_injected();
+  fastpath::RegCache::Stats cs = e.reg_cache.stats();
+  st.cache_entries = cs.entries;
+  st.cache_hits = cs.hits;
+  st.cache_misses = cs.misses;
   *out = st;
 }
 

@@ -48,7 +48,8 @@ HANDLE WSPRegisterMemory(SOCKET sock, PVOID lpBuffer, DWORD dwBufferLength, DWOR
     fail(lpErrno, WSAENOBUFS);
     return nullptr;
   }
-  s->regs[free_slot] = RegEntry{addr, dwBufferLength, dwFlags, 1};
+  uint64_t cache_id = inst->engine().reg_cache.acquire(addr, dwBufferLength);
+  s->regs[free_slot] = RegEntry{addr, dwBufferLength, dwFlags, 1, cache_id};
   s->reg_handles[free_slot].store(h, std::memory_order_release);
   return reinterpret_cast<HANDLE>(h);
 }
@@ -71,6 +72,7 @@ int WSPDeregisterMemory(SOCKET sock, HANDLE handle, LPINT lpErrno) {
     // R59: memory used by a pending operation stays registered.
     if (inst->engine().mrs.destroy(h, s->self) != 0) return fail(lpErrno, WSAEINVAL);
     s->reg_handles[i].store(0, std::memory_order_release);
+    inst->engine().reg_cache.release(r.cache_id);  // the range stays cached (spec 2.16)
     r = RegEntry{};
     return 0;
   }

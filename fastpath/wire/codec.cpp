@@ -24,6 +24,17 @@ uint32_t header_crc(const uint8_t* hdr, const uint8_t* payload, uint16_t payload
   return ~crc32c(payload, payload_len, c);
 }
 
+/**
+ * A segment of `len` bytes must lie inside its message: offset + len <= msg_len without
+ * overflow; the first starts at 0 and the last ends at msg_len.
+ */
+bool segment_fits(const Fields& f, uint16_t len) {
+  if (f.msg_offset > f.msg_len || len > f.msg_len - f.msg_offset) return false;
+  if ((f.flags & kFirst) && f.msg_offset != 0) return false;
+  if ((f.flags & kLast) && f.msg_offset + len != f.msg_len) return false;
+  return true;
+}
+
 }  // namespace
 
 uint32_t crc32c(const void* data, size_t len, uint32_t init) {
@@ -98,11 +109,21 @@ DecodeStatus decode(const uint8_t* data, size_t len, Frame* out) {
       if (payload_len != sizeof(ConnectBody)) return DecodeStatus::kBadBody;
       break;
     case kData:
-      // The segment must lie inside its message: offset + payload <= msg_len, without overflow.
-      if (f.msg_offset > f.msg_len || payload_len > f.msg_len - f.msg_offset)
+    case kRdmaReadResp:
+      if (!segment_fits(f, payload_len)) return DecodeStatus::kBadBody;
+      break;
+    case kRdmaWrite:
+      if (payload_len < sizeof(RdmaBody) ||
+          !segment_fits(f, static_cast<uint16_t>(payload_len - sizeof(RdmaBody))))
         return DecodeStatus::kBadBody;
-      if ((f.flags & kFirst) && f.msg_offset != 0) return DecodeStatus::kBadBody;
-      if ((f.flags & kLast) && f.msg_offset + payload_len != f.msg_len) return DecodeStatus::kBadBody;
+      break;
+    case kRdmaReadReq:
+      // One frame asks for the whole read: msg_len bytes from the body's offset.
+      if (payload_len != sizeof(RdmaBody) || f.msg_offset != 0 || f.flags != (kFirst | kLast))
+        return DecodeStatus::kBadBody;
+      break;
+    case kReset:
+      if (payload_len != 0 && payload_len != sizeof(ResetBody)) return DecodeStatus::kBadBody;
       break;
     default:
       break;

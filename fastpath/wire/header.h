@@ -25,7 +25,8 @@
  *   +---------------------------------------------------------------+
  *
  * UDP: destination port kUdpPort; the source port is per-connection entropy in 0xc000..0xffff.
- * Every integer is big-endian. CONNECT_REQ, ACCEPT and REJECT carry a ConnectBody as payload.
+ * Every integer is big-endian. CONNECT_REQ, ACCEPT and REJECT carry a ConnectBody as payload,
+ * RDMA_WRITE and RDMA_READ_REQ an RdmaBody, RESET optionally a ResetBody.
  * A reader must bounds-check with wire::decode() before looking at any field.
  */
 #pragma once
@@ -48,7 +49,10 @@ enum Opcode : uint8_t {
   kCredit = 6,
   kReset = 7,
   kKeepalive = 8,
-  kOpcodeMax = 8,
+  kRdmaWrite = 9,     ///< RdmaBody + data: place into the receiver's registered region
+  kRdmaReadReq = 10,  ///< RdmaBody: the receiver streams msg_len bytes back as READ_RESP
+  kRdmaReadResp = 11, ///< data of the read msg_seq, at msg_offset (segmented like DATA)
+  kOpcodeMax = 11,
 };
 
 /**
@@ -56,7 +60,9 @@ enum Opcode : uint8_t {
  * limits are cumulative and ride on every frame, so a lost CREDIT costs nothing but a probe: a
  * sender stalled on credits sends KEEPALIVE after an RTO, and the ACK carries the limits.
  */
-inline constexpr bool opcode_reliable(uint8_t op) { return op == kData; }
+inline constexpr bool opcode_reliable(uint8_t op) {
+  return op == kData || op == kRdmaWrite || op == kRdmaReadReq || op == kRdmaReadResp;
+}
 
 enum Flags : uint16_t {
   kFirst = 1u << 0,  ///< first segment of a message
@@ -92,10 +98,38 @@ struct ConnectBody {
 } __attribute__((packed));
 static_assert(sizeof(ConnectBody) == 12);
 
+/**
+ * The remote half of an RDMA frame (RDMA_WRITE: followed by the data; RDMA_READ_REQ: alone).
+ * It repeats the target's RDMA descriptor (README "RDMA descriptor") and the byte offset of the
+ * operation's first byte in the region; a segment's bytes go to offset + msg_offset. Parsed
+ * only by wire::decode_rdma() (rdma.h), which checks it before any field is used.
+ */
+struct RdmaBody {
+  be32 desc_conn;  ///< the target's connection id, as written in the descriptor
+  be32 region;     ///< slot of the region in the target connection's table
+  be32 gen;        ///< generation of that slot when the region was registered
+  be32 reserved;   ///< 0
+  be64 key;        ///< the region's random 64-bit key
+  be64 offset;     ///< offset of the operation's first byte in the region
+} __attribute__((packed));
+static_assert(sizeof(RdmaBody) == 32);
+
+/** Optional payload of RESET: why the sender aborted the connection (a WSA code). */
+struct ResetBody {
+  be32 reason;
+} __attribute__((packed));
+static_assert(sizeof(ResetBody) == 4);
+
 /** Reject reasons carried in ConnectBody::reason. */
 enum RejectReason : uint32_t {
   kRefused = 10061,      // WSAECONNREFUSED: nothing listens, backlog full, or CF_REJECT
   kNoResources = 10055,  // WSAENOBUFS
+};
+
+/** RESET reasons (ResetBody::reason); a RESET without a body means kConnReset. */
+enum ResetReason : uint32_t {
+  kConnReset = 10054,    // WSAECONNRESET: the peer closed or gave up
+  kConnAborted = 10053,  // WSAECONNABORTED: the peer refused an RDMA access (README "RDMA")
 };
 
 }  // namespace dpsan::fastpath::wire

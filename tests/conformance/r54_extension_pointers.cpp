@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 // R54: SIO_GET_EXTENSION_FUNCTION_POINTER returns non-NULL pointers for the mandatory GUIDs;
 // RdmaRead and the cache callback return a pointer or SOCKET_ERROR with WSAEOPNOTSUPP.
-// This milestone: RegisterMemory and DeregisterMemory must be there; the RDMA GUIDs (and the
-// cache callback) answer a pointer or WSAEOPNOTSUPP until the RDMA extensions land.
+// The five mandatory ones: RegisterMemory, DeregisterMemory, RegisterRdmaMemory,
+// DeregisterRdmaMemory and RdmaWrite. dpsan offers RdmaRead and the cache callback too.
 // Spec 2.11: the socket is not dereferenced for this code.
 
 #include "test_switch.h"
@@ -14,9 +14,11 @@ TEST(Conformance, R54_ExtensionFunctionPointers) {
   ASSERT_EQ(sw().startup(), 0);
   Sock s;
   ASSERT_TRUE(new_socket(&s));
-  const GUID reg = WSAID_REGISTERMEMORY, dereg = WSAID_DEREGISTERMEMORY;
+  const GUID reg = WSAID_REGISTERMEMORY, dereg = WSAID_DEREGISTERMEMORY,
+             reg_rdma = WSAID_REGISTERRDMAMEMORY, dereg_rdma = WSAID_DEREGISTERRDMAMEMORY,
+             rdma_write = WSAID_RDMAWRITE;
   void* reg_fn = nullptr;
-  for (const GUID* g : {&reg, &dereg}) {
+  for (const GUID* g : {&reg, &dereg, &reg_rdma, &dereg_rdma, &rdma_write}) {
     void* fn = nullptr;
     int err = 0;
     DWORD ret = 0;
@@ -28,10 +30,7 @@ TEST(Conformance, R54_ExtensionFunctionPointers) {
   struct Opt {
     GUID g;
     const char* name;
-  } optional[] = {{WSAID_REGISTERRDMAMEMORY, "RegisterRdmaMemory"},
-                  {WSAID_DEREGISTERRDMAMEMORY, "DeregisterRdmaMemory"},
-                  {WSAID_RDMAWRITE, "RdmaWrite"},
-                  {WSAID_RDMAREAD, "RdmaRead"},
+  } optional[] = {{WSAID_RDMAREAD, "RdmaRead"},
                   {WSAID_MEMORYREGISTRATIONCACHECALLBACK, "MemoryRegistrationCacheCallback"}};
   for (const Opt& o : optional) {
     void* fn = nullptr;

@@ -20,6 +20,7 @@
 
 #include "fastpath/wire/codec.h"
 #include "fastpath/wire/header.h"
+#include "fastpath/wire/rdma.h"
 
 namespace wire = dpsan::fastpath::wire;
 
@@ -87,6 +88,30 @@ wire::Fields data_fields(uint16_t flags, uint32_t seq, uint32_t len, uint32_t of
   return f;
 }
 
+std::vector<uint8_t> reset_body(uint32_t reason) {
+  wire::ResetBody b{wire::be32::of(reason)};
+  std::vector<uint8_t> v(sizeof b);
+  std::memcpy(v.data(), &b, sizeof b);
+  return v;
+}
+
+wire::Fields rdma_fields(uint8_t op, uint16_t flags, uint32_t seq, uint32_t len, uint32_t off,
+                         uint32_t psn) {
+  wire::Fields f = fields(op, 0x10002, 0x20001, psn, 41);
+  f.flags = flags;
+  f.msg_seq = seq;
+  f.msg_len = len;
+  f.msg_offset = off;
+  return f;
+}
+
+std::vector<uint8_t> rdma_payload(const wire::RdmaRef& ref, const std::vector<uint8_t>& data) {
+  std::vector<uint8_t> v(sizeof(wire::RdmaBody));
+  wire::put_rdma_body(v.data(), ref);
+  v.insert(v.end(), data.begin(), data.end());
+  return v;
+}
+
 std::vector<Seed> seeds() {
   std::vector<Seed> s;
   const uint32_t ip_a = 0xc6120001;
@@ -116,6 +141,27 @@ std::vector<Seed> seeds() {
   s.push_back({"08-keepalive", fields(wire::kKeepalive, 0x10002, 0x20001, 7, 6), {}});
   s.push_back({"08-keepalive-payload", fields(wire::kKeepalive, 0x10002, 0x20001, 7, 6),
                bytes(16, 8)});
+  s.push_back({"07-reset-reason", fields(wire::kReset, 0x10002, 0x20001, 7, 6),
+               reset_body(wire::kConnAborted)});
+  // RDMA: a one-frame write, the first/middle/last of a segmented one, a read request and the
+  // first and last frames of its response.
+  wire::RdmaRef ref{0x10002, 3, 7, 0x0123456789abcdefull, 4096};
+  s.push_back({"09-rdma-write-single", rdma_fields(wire::kRdmaWrite, wire::kFirst | wire::kLast, 0, 64, 0, 8),
+               rdma_payload(ref, bytes(64, 9))});
+  s.push_back({"09-rdma-write-empty", rdma_fields(wire::kRdmaWrite, wire::kFirst | wire::kLast, 0, 0, 0, 9),
+               rdma_payload(ref, {})});
+  s.push_back({"09-rdma-write-first", rdma_fields(wire::kRdmaWrite, wire::kFirst, 0, 300, 0, 10),
+               rdma_payload(ref, bytes(128, 10))});
+  s.push_back({"09-rdma-write-middle", rdma_fields(wire::kRdmaWrite, 0, 0, 300, 128, 11),
+               rdma_payload(ref, bytes(128, 11))});
+  s.push_back({"09-rdma-write-last", rdma_fields(wire::kRdmaWrite, wire::kLast, 0, 300, 256, 12),
+               rdma_payload(ref, bytes(44, 12))});
+  s.push_back({"10-rdma-read-req", rdma_fields(wire::kRdmaReadReq, wire::kFirst | wire::kLast, 5, 1u << 20, 0, 13),
+               rdma_payload(ref, {})});
+  s.push_back({"11-rdma-read-resp-first", rdma_fields(wire::kRdmaReadResp, wire::kFirst, 5, 300, 0, 14),
+               bytes(200, 14)});
+  s.push_back({"11-rdma-read-resp-last", rdma_fields(wire::kRdmaReadResp, wire::kLast, 5, 300, 200, 15),
+               bytes(100, 15)});
   return s;
 }
 

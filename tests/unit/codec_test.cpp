@@ -285,13 +285,20 @@ TEST(WireDecode, RoundTripEveryOpcode) {
     for (size_t plen : {size_t{0}, size_t{12}, size_t{333}}) {
       bool connect = op == kConnectReq || op == kAccept || op == kReject;
       if (connect && plen != sizeof(ConnectBody)) continue;  // connect frames carry exactly a body
+      if (op == kReset && plen != 0) plen = sizeof(ResetBody);  // none, or a reason
+      if (op == kRdmaReadReq) plen = sizeof(RdmaBody);           // exactly the body
+      if (op == kRdmaWrite && plen < sizeof(RdmaBody)) plen += sizeof(RdmaBody);
       SCOPED_TRACE(testing::Message() << "opcode " << int(op) << " payload " << plen);
       // Given a frame of this opcode with distinctive fields
       Fields f = test_fields(op);
-      if (op == kData) {  // a middle segment that lies inside its message
-        f.flags = 0xA5C0;
+      if (op == kData || op == kRdmaWrite || op == kRdmaReadResp) {
+        f.flags = 0xA5C0;  // a middle segment that lies inside its message
         f.msg_len = 0x10000;
         f.msg_offset = 0x100;
+      }
+      if (op == kRdmaReadReq) {  // one request for the whole read
+        f.flags = kFirst | kLast;
+        f.msg_offset = 0;
       }
       std::vector<uint8_t> payload = connect ? connect_body() : pattern(plen, op);
       std::vector<uint8_t> fr = make_frame(f, payload);
@@ -610,8 +617,9 @@ TEST(WireDecode, SegmentFieldsAreNotCheckedOnOtherOpcodes) {
     f.msg_len = 1;
     f.msg_offset = 0xFFFFFFF0u;
     f.flags = kFirst | kLast;
-    // Expect: kOk (only DATA carries a segment)
-    EXPECT_EQ(dec(make_frame(f, pattern(5))), DecodeStatus::kOk) << "opcode " << int(op);
+    // Expect: kOk (only DATA and the RDMA opcodes carry a segment; RESET a 4-byte reason)
+    EXPECT_EQ(dec(make_frame(f, pattern(op == kReset ? 4 : 5))), DecodeStatus::kOk)
+        << "opcode " << int(op);
   }
 }
 

@@ -47,6 +47,12 @@ typedef struct DPSAN_STATS {
   uint64_t handoffs;           /* frames received by one poll core for another's connection */
   uint64_t ports;              /* ports in use */
   uint64_t faults_injected;    /* frames lost, duplicated, reordered or corrupted by [fault] */
+  /* Added with RDMA (append only, as above). */
+  uint64_t rdma_registrations; /* live RDMA registrations (regions a peer may reach) */
+  uint64_t rdma_denied;        /* remote RDMA accesses refused (each aborted its connection) */
+  uint64_t cache_entries;      /* registration cache: ranges cached, in use or not */
+  uint64_t cache_hits;         /* registrations served from the cache */
+  uint64_t cache_misses;       /* registrations that had to pin a new range */
 } DPSAN_STATS;
 
 /* Index into DPSAN_STATS.drops_by_reason: which check a dropped frame failed. */

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "reg_cache.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+namespace dpsan::fastpath {
+
+namespace {
+uintptr_t page_size() {
+  static const uintptr_t ps = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  return ps;
+}
+}  // namespace
+
+uint64_t RegCache::acquire(uintptr_t addr, uint64_t len) {
+  uintptr_t ps = page_size();
+  uintptr_t start = addr & ~(ps - 1);
+  uintptr_t end = (addr + (len ? len : 1) + ps - 1) & ~(ps - 1);
+  std::lock_guard<std::mutex> lk(mu_);
+  for (auto& [id, e] : entries_) {
+    if (!e.doomed && e.start <= start && end <= e.end) {
+      e.refs++;
+      hits_++;
+      return id;
+    }
+  }
+  // Resident while registered (spec 7); a failure (RLIMIT_MEMLOCK) leaves the memory usable,
+  // since the data plane copies through the CPU and needs no fixed physical address.
+  bool pinned = mlock(reinterpret_cast<void*>(start), end - start) == 0;
+  uint64_t id = next_id_++;
+  entries_[id] = Entry{start, end, 1, pinned, false};
+  misses_++;
+  return id;
+}
+
+void RegCache::drop(std::map<uint64_t, Entry>::iterator it) {
+  if (it->second.pinned)
+    munlock(reinterpret_cast<void*>(it->second.start), it->second.end - it->second.start);
+  entries_.erase(it);
+}
+
+void RegCache::release(uint64_t id) {
+  std::lock_guard<std::mutex> lk(mu_);
+  auto it = entries_.find(id);
+  if (it == entries_.end() || it->second.refs == 0) return;
+  if (--it->second.refs == 0 && it->second.doomed) drop(it);
+}
+
+RegCache::Invalidate RegCache::invalidate(uintptr_t addr, uint64_t size) {
+  uintptr_t end = size > UINTPTR_MAX - addr ? UINTPTR_MAX : addr + size;
+  std::lock_guard<std::mutex> lk(mu_);
+  bool any = false, busy = false;
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    Entry& e = it->second;
+    // Overlap, partial or whole (R65): [e.start, e.end) meets [addr, end).
+    if (e.start < end && addr < e.end && size != 0) {
+      any = true;
+      if (e.refs == 0) {
+        drop(it++);
+        continue;
+      }
+      e.doomed = true;
+      busy = true;
+    }
+    ++it;
+  }
+  if (!any) return Invalidate::kNeverCached;
+  return busy ? Invalidate::kInUse : Invalidate::kDropped;
+}
+
+void RegCache::clear() {
+  std::lock_guard<std::mutex> lk(mu_);
+  while (!entries_.empty()) drop(entries_.begin());
+}
+
+RegCache::Stats RegCache::stats() {
+  std::lock_guard<std::mutex> lk(mu_);
+  return Stats{entries_.size(), hits_, misses_};
+}
+
+}  // namespace dpsan::fastpath
