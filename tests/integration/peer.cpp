@@ -5,7 +5,9 @@
  * (uring_test.cpp). The process brings the provider up from DPSAN_CONFIG, makes one connection
  * (listening or connecting), and exchanges messages both ways at once through the public SPI
  * (the minimal switch of bench/dpsan_perf): N messages of 1 B to 64 KiB each way, up to 8 in
- * flight, each checked to arrive once, intact and in order (R40). Exit status 0 means all of it
+ * flight, each checked to arrive once, intact and in order (R40); then RDMA: the listener
+ * registers a 1 MiB region and sends its descriptor, the connector writes 1 B to 1 MiB into it
+ * and reads each back (R42-R44), the listener checks the region. Exit status 0 means all of it
  * worked; anything else is said on stderr.
  *
  *   integration_peer listen  IP PORT N READY_FD   (writes one byte to READY_FD once listening)
@@ -129,6 +131,110 @@ std::string exchange(MiniSwitch& sw, SOCKET s, unsigned n, unsigned tx_tag, unsi
   return "";
 }
 
+/** Post one operation and wait for it (up to 30 s). @return "" or what failed. */
+std::string wait_op(WSAOVERLAPPED& ov, const char* what) {
+  auto end = Clock::now() + std::chrono::seconds(30);
+  while (!done(ov) && Clock::now() < end) std::this_thread::sleep_for(std::chrono::microseconds(50));
+  if (!done(ov)) return std::string(what) + ": not complete within 30 s";
+  if (ov.OffsetHigh != 0) return std::string(what) + ": failed with " + std::to_string(ov.OffsetHigh);
+  return "";
+}
+
+/** One message of `n` bytes from `buf` (registered), sent and acknowledged. */
+std::string send_one(MiniSwitch& sw, SOCKET s, char* buf, uint32_t n) {
+  WSAOVERLAPPED ov{};
+  ov.hEvent = kPoll;
+  WSABUF wb{n, buf};
+  int e = 0;
+  if (sw.proc().lpWSPSend(s, &wb, 1, nullptr, 0, &ov, nullptr, nullptr, &e) != SOCKET_ERROR || e != WSA_IO_PENDING)
+    return "WSPSend: " + std::to_string(e);
+  return wait_op(ov, "send");
+}
+
+/** One message into `buf` (registered, `cap` bytes). @return "" and its length in *n. */
+std::string recv_one(MiniSwitch& sw, SOCKET s, char* buf, uint32_t cap, uint32_t* n) {
+  WSAOVERLAPPED ov{};
+  ov.hEvent = kPoll;
+  WSABUF wb{cap, buf};
+  DWORD flags = 0;
+  int e = 0;
+  if (sw.proc().lpWSPRecv(s, &wb, 1, nullptr, &flags, &ov, nullptr, nullptr, &e) != SOCKET_ERROR || e != WSA_IO_PENDING)
+    return "WSPRecv: " + std::to_string(e);
+  std::string err = wait_op(ov, "receive");
+  *n = static_cast<uint32_t>(ov.InternalHigh);
+  return err;
+}
+
+void* ext_fn(MiniSwitch& sw, GUID id) {
+  void* fn = nullptr;
+  DWORD got = 0;
+  int e = 0;
+  sw.proc().lpWSPIoctl(0, SIO_GET_EXTENSION_FUNCTION_POINTER, &id, sizeof id, &fn, sizeof fn, &got,
+                       nullptr, nullptr, nullptr, &e);
+  return fn;
+}
+
+constexpr uint32_t kRdmaRegion = 1u << 20;
+const uint32_t kRdmaSizes[] = {1, 1431, 4097, 65537, kRdmaRegion};
+uint8_t rdma_byte(uint32_t size, uint32_t i) { return static_cast<uint8_t>(size * 7 + i * 31 + 5); }
+
+/**
+ * RDMA, listener side: register a region for remote access, send its descriptor, and wait for
+ * the connector's "done"; then the region must hold what the connector's last write put there.
+ */
+std::string rdma_target(MiniSwitch& sw, SOCKET s) {
+  auto reg_rdma = reinterpret_cast<LPFN_WSPREGISTERRDMAMEMORY>(ext_fn(sw, WSAID_REGISTERRDMAMEMORY));
+  if (!reg_rdma) return "no WSPRegisterRdmaMemory";
+  std::unique_ptr<char[]> region(new char[kRdmaRegion]());
+  alignas(8) char msg[128] = {};
+  DWORD len = 64;
+  int e = 0;
+  if (!sw.register_memory(s, msg, sizeof msg, MEM_READWRITE, &e)) return "register: " + std::to_string(e);
+  if (reg_rdma(s, region.get(), kRdmaRegion, MEM_READWRITE, msg, &len, &e) != 0)
+    return "WSPRegisterRdmaMemory: " + std::to_string(e);
+  if (std::string err = send_one(sw, s, msg, len); !err.empty()) return "descriptor " + err;
+  uint32_t n = 0;
+  if (std::string err = recv_one(sw, s, msg, sizeof msg, &n); !err.empty()) return "done " + err;
+  for (uint32_t i = 0; i < kRdmaRegion; i++)
+    if (static_cast<uint8_t>(region[i]) != rdma_byte(kRdmaRegion, i))
+      return "RDMA region differs at byte " + std::to_string(i);
+  return "";
+}
+
+/** RDMA, connector side: write each size into the peer's region, read it back, compare; "done". */
+std::string rdma_initiator(MiniSwitch& sw, SOCKET s) {
+  auto write = reinterpret_cast<LPFN_WSPRDMAWRITE>(ext_fn(sw, WSAID_RDMAWRITE));
+  auto read = reinterpret_cast<LPFN_WSPRDMAREAD>(ext_fn(sw, WSAID_RDMAREAD));
+  if (!write || !read) return "no WSPRdmaWrite/WSPRdmaRead";
+  std::unique_ptr<char[]> out(new char[kRdmaRegion]), back(new char[kRdmaRegion]);
+  alignas(8) char desc[128] = {};
+  int e = 0;
+  HANDLE hout = sw.register_memory(s, out.get(), kRdmaRegion, MEM_READWRITE, &e);
+  HANDLE hback = sw.register_memory(s, back.get(), kRdmaRegion, MEM_READWRITE, &e);
+  if (!hout || !hback || !sw.register_memory(s, desc, sizeof desc, MEM_READWRITE, &e))
+    return "register: " + std::to_string(e);
+  uint32_t dlen = 0;
+  if (std::string err = recv_one(sw, s, desc, sizeof desc, &dlen); !err.empty()) return "descriptor " + err;
+  for (uint32_t n : kRdmaSizes) {
+    for (uint32_t i = 0; i < n; i++) out[i] = static_cast<char>(rdma_byte(n, i));
+    std::memset(back.get(), 0, n);
+    for (int w = 1; w >= 0; w--) {
+      WSAOVERLAPPED ov{};
+      ov.hEvent = kPoll;
+      WSABUFEX b{n, w ? out.get() : back.get(), w ? hout : hback};
+      DWORD got = 0;
+      auto fn = w ? write : read;
+      if (fn(s, &b, 1, desc, dlen, 0, &got, 0, &ov, nullptr, nullptr, &e) != SOCKET_ERROR || e != WSA_IO_PENDING)
+        return std::string(w ? "WSPRdmaWrite" : "WSPRdmaRead") + ": " + std::to_string(e);
+      if (std::string err = wait_op(ov, w ? "RDMA write" : "RDMA read"); !err.empty())
+        return err + " (" + std::to_string(n) + " bytes)";
+    }
+    if (std::memcmp(out.get(), back.get(), n) != 0) return "RDMA read back differs (" + std::to_string(n) + " bytes)";
+  }
+  desc[0] = 'D';
+  return send_one(sw, s, desc, 1);
+}
+
 SOCKET accept_one(MiniSwitch& sw, const char* ip, uint16_t port, int ready_fd, std::string* err) {
   int e = 0;
   Event ev;
@@ -204,6 +310,9 @@ int main(int argc, char** argv) {
   if (s == INVALID_SOCKET) return fail(err);
   err = exchange(sw, s, n, listener ? 2 : 1, listener ? 1 : 2);
   if (!err.empty()) return fail(err);
+  // RDMA both ways of the wire: writes go to the listener, reads come back from it.
+  err = listener ? rdma_target(sw, s) : rdma_initiator(sw, s);
+  if (!err.empty()) return fail(err);
   int e = 0;
   if (listener) {
     // The connector closes first (its last sends are acked once we have them): wait for its
@@ -223,7 +332,7 @@ int main(int argc, char** argv) {
   DPSAN_STATS st{};
   DWORD got = 0;
   sw.proc().lpWSPIoctl(0, SIO_DPSAN_GET_STATS, nullptr, 0, &st, sizeof st, &got, nullptr, nullptr, nullptr, &e);
-  std::printf("%s: %u messages each way; frames tx %llu rx %llu, %llu retransmits, %llu duplicates "
+  std::printf("%s: %u messages each way and RDMA; frames tx %llu rx %llu, %llu retransmits, %llu duplicates "
               "and %llu bad frames dropped\n", role.c_str(), n, (unsigned long long)st.packets_tx,
               (unsigned long long)st.packets_rx, (unsigned long long)st.retransmits,
               (unsigned long long)st.drops_duplicate, (unsigned long long)st.drops_bad_packet);
