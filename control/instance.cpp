@@ -15,6 +15,7 @@
 namespace dpsan::control {
 
 namespace {
+rte_mempool* g_kept_pool = nullptr;  ///< the packet pool of probed DPDK devices; control only
 int poll_main(void* arg) { return static_cast<fastpath::PollCore*>(arg)->run(); }
 }  // namespace
 
@@ -27,7 +28,10 @@ Instance::~Instance() {
     (*it)->close();
     delete *it;
   }
-  rte_mempool_free(mbufs_);
+  // A DPDK device stays probed for the process, and its driver may still look at the queues'
+  // pool from its own threads (net_memif's control channel): such a pool is kept for the next
+  // instance instead of freed.
+  if (mbufs_ != g_kept_pool) rte_mempool_free(mbufs_);
   rte_free(qsbr_);
 }
 
@@ -42,10 +46,18 @@ bool Instance::bring_up(const Config& cfg, std::string* error) {
   }
   lcores_.assign(eal.poll_lcores.begin(), eal.poll_lcores.begin() + cfg_.engine.cores);
 
-  char name[RTE_MEMPOOL_NAMESIZE];
-  std::snprintf(name, sizeof name, "dpsan_mbuf%u", id_);
-  mbufs_ = rte_pktmbuf_pool_create(name, cfg_.engine.mbufs, 256, 0, cfg_.engine.mbuf_data_room,
-                                   SOCKET_ID_ANY);
+  bool dpdk_ports = false;
+  for (const PortConfig& p : cfg_.ports) dpdk_ports |= p.kind == PortConfig::Kind::kDpdk;
+  if (dpdk_ports && g_kept_pool && g_kept_pool->size == cfg_.engine.mbufs &&
+      rte_pktmbuf_data_room_size(g_kept_pool) == cfg_.engine.mbuf_data_room) {
+    mbufs_ = g_kept_pool;  // every buffer came back at the last final cleanup
+  } else {
+    char name[RTE_MEMPOOL_NAMESIZE];
+    std::snprintf(name, sizeof name, "dpsan_mbuf%u", id_);
+    mbufs_ = rte_pktmbuf_pool_create(name, cfg_.engine.mbufs, 256, 0, cfg_.engine.mbuf_data_room,
+                                     SOCKET_ID_ANY);
+    if (dpdk_ports && mbufs_) g_kept_pool = mbufs_;  // a previous one, if any, stays with its device
+  }
   if (mbufs_ == nullptr) {
     *error = "fastpath.mbufs = " + std::to_string(cfg_.engine.mbufs) +
              ": cannot create the packet pool (not enough memory?)";
