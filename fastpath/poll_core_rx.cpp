@@ -4,12 +4,12 @@
 
 #include "poll_core.h"
 #include "port/port.h"
+#include "wire/body.h"
 
 namespace dpsan::fastpath {
 
 namespace {
 constexpr uint32_t kWsaMsgSize = 10040;
-constexpr uint32_t kWsaConnReset = 10054;
 
 }  // namespace
 
@@ -217,8 +217,8 @@ void PollCore::deliver_pc(Conn& c, const wire::Frame& fr) {
 }
 
 void PollCore::on_connect_req_pc(const wire::Frame& fr) {
-  wire::ConnectBody body;
-  std::memcpy(&body, fr.payload, sizeof body);
+  wire::ConnectInfo body;
+  if (!wire::read_connect(fr, &body)) return;  // decode() vouched for it: never taken
   wire::L3Addr back{};
   std::memcpy(back.src_mac, e_->port(fr.addr.via)->mac(), 6);
   std::memcpy(back.dst_mac, fr.addr.src_mac, 6);
@@ -227,7 +227,7 @@ void PollCore::on_connect_req_pc(const wire::Frame& fr) {
   back.via = fr.addr.via;
   // The connector is a neighbour: learning it here spares our own connects to it an ARP.
   if (e_->port(fr.addr.via)->needs_arp()) e_->neighbours.learn(back.dst_ip, back.dst_mac, now_);
-  uint16_t dst_port = body.dst_port.get(), src_port = body.src_port.get();
+  uint16_t dst_port = body.dst_port, src_port = body.src_port;
 
   // A retransmitted request that is already queued is dropped.
   for (PendingConn* p = pending_head_; p; p = p->next_pc)
@@ -290,10 +290,8 @@ void PollCore::on_accept_frame_pc(Conn& c, const wire::Frame& fr) {
 }
 
 void PollCore::on_reject_frame_pc(Conn& c, const wire::Frame& fr) {
-  wire::ConnectBody body;
-  std::memcpy(&body, fr.payload, sizeof body);
-  uint32_t reason = body.reason.get();
-  if (reason != wire::kRefused && reason != wire::kNoResources) reason = wire::kRefused;
+  wire::ConnectInfo body;
+  uint32_t reason = wire::read_connect(fr, &body) ? body.reason : wire::kRefused;
   c.state = ConnState::kDead;
   c.link->state.store(kLinkDead, std::memory_order_release);
   record_event(c.link, kConnectBit, static_cast<int32_t>(reason));  // R46, R49
@@ -348,13 +346,7 @@ void PollCore::on_data_pc(Conn& c, const wire::Frame& fr) {
 
 void PollCore::on_reset_frame_pc(Conn& c, const wire::Frame& fr) {
   // A reason rides along when the peer refused one of our RDMA accesses (README "RDMA").
-  uint32_t error = kWsaConnReset;
-  if (fr.payload_len == sizeof(wire::ResetBody)) {
-    wire::ResetBody b;
-    std::memcpy(&b, fr.payload, sizeof b);
-    if (b.reason.get() == wire::kConnAborted) error = wire::kConnAborted;
-  }
-  fail_conn(c, error);  // R15, R29: the context stays until WSPCloseSocket
+  fail_conn(c, wire::read_reset_reason(fr));  // R15, R29: the context stays until WSPCloseSocket
 }
 
 }  // namespace dpsan::fastpath

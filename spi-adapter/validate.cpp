@@ -2,6 +2,7 @@
 #include "validate.h"
 
 #include <cerrno>
+#include <cstring>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <vector>
@@ -28,6 +29,12 @@ const sockaddr_in* as_sockaddr_in(const struct sockaddr* name, int namelen) {
   if (!user_range_mapped(name, sizeof(sockaddr_in))) return nullptr;
   if (name->sa_family != AF_INET) return nullptr;
   return reinterpret_cast<const sockaddr_in*>(name);
+}
+
+bool read_rdma_descriptor(const void* p, DWORD len, fastpath::RdmaDescriptor* d) {
+  if (p == nullptr || len != sizeof(fastpath::RdmaDescriptor)) return false;
+  std::memcpy(d, p, sizeof *d);
+  return d->magic == fastpath::kRdmaDescMagic;
 }
 
 }  // namespace dpsan::spi

@@ -14,6 +14,7 @@
 
 #include "control/call_guard.h"
 #include "control/instance.h"
+#include "fastpath/rdma_region.h"
 
 namespace dpsan::spi {
 
@@ -46,6 +47,14 @@ bool user_range_mapped(const void* p, size_t len);
 
 /** A sockaddr_in from (name, namelen), or nullptr if too short, NULL or not AF_INET. */
 const sockaddr_in* as_sockaddr_in(const struct sockaddr* name, int namelen);
+
+/**
+ * The RDMA descriptor a switch passes back to WSPRdmaWrite/WSPRdmaRead: a copy of what the
+ * peer's WSPRegisterRdmaMemory wrote, or false if (p, len) cannot be one (NULL, wrong length,
+ * wrong magic). Its fields are the peer's to check (fastpath/rdma_region.h). Fuzzed by
+ * fuzz_spi_decode.
+ */
+bool read_rdma_descriptor(const void* p, DWORD len, fastpath::RdmaDescriptor* d);
 
 /** The served IPv4 address of the instance (network order). */
 /** The local address a connection to `dst` uses when its socket is bound to none (R52). */

@@ -60,13 +60,6 @@ bool post_sync(control::Instance* inst, fastpath::Request* r, uint32_t* answer) 
 
 bool valid_flags(DWORD f) { return f == MEM_READ || f == MEM_WRITE || f == MEM_READWRITE; }
 
-/** A descriptor as the peer's WSPRegisterRdmaMemory wrote it; false if it cannot be one. */
-bool read_descriptor(LPVOID p, DWORD len, RdmaDescriptor* d) {
-  if (p == nullptr || len != kDescLen) return false;
-  std::memcpy(d, p, sizeof *d);
-  return d->magic == fastpath::kRdmaDescMagic;
-}
-
 uint64_t random_key() {
   uint64_t k = 0;
   while (k == 0) {
@@ -83,7 +76,7 @@ int post_rdma(SOCKET sock, LPWSABUFEX bufs, DWORD count, LPVOID desc_p, DWORD de
   if (count == 0 || count > fastpath::kMaxSge) return fail(lpErrno, WSAEINVAL);
   if (bufs == nullptr || desc_p == nullptr) return fail(lpErrno, WSAEFAULT);
   RdmaDescriptor d;
-  if (!read_descriptor(desc_p, desc_len, &d)) return fail(lpErrno, WSAEINVAL);
+  if (!read_rdma_descriptor(desc_p, desc_len, &d)) return fail(lpErrno, WSAEINVAL);
   control::CallGuard guard;
   SocketRef s(sock);
   if (!s) return fail(lpErrno, WSAENOTSOCK);
@@ -204,7 +197,7 @@ int WSPDeregisterRdmaMemory(SOCKET sock, LPVOID lpRdmaBufferDescriptor, DWORD dw
   if (inst == nullptr) return fail(lpErrno, no_instance_code(guard, WSAENOTSOCK));
   if (lpRdmaBufferDescriptor == nullptr) return fail(lpErrno, WSAEFAULT);
   RdmaDescriptor d;
-  if (!read_descriptor(lpRdmaBufferDescriptor, dwDescriptorLength, &d)) return fail(lpErrno, WSAEINVAL);
+  if (!read_rdma_descriptor(lpRdmaBufferDescriptor, dwDescriptorLength, &d)) return fail(lpErrno, WSAEINVAL);
   fastpath::Engine& e = inst->engine();
   std::lock_guard<std::mutex> lk(s->mu);
   for (unsigned i = 0; i < kMaxRegsPerSocket; i++) {

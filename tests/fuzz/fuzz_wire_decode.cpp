@@ -17,6 +17,7 @@
 #include <cstring>
 #include <memory>
 
+#include "fastpath/wire/body.h"
 #include "fastpath/wire/codec.h"
 #include "fastpath/wire/header.h"
 
@@ -54,6 +55,29 @@ std::unique_ptr<uint8_t[]> encode_exact(const wire::Frame& fr, uint32_t* len) {
   return buf;
 }
 
+/**
+ * The body readers the poll core uses (body.h) on an accepted frame: a connect body is read
+ * exactly when the opcode has one, and the codes handed on are only those the receiver acts on.
+ * (RDMA bodies: fuzz_rdma_decode; DATA and READ_RESP segments are checked by decode() above.)
+ */
+void check_bodies(const wire::Frame& fr) {
+  const uint8_t op = fr.f.opcode;
+  const bool connect = op == wire::kConnectReq || op == wire::kAccept || op == wire::kReject;
+  wire::ConnectInfo ci;
+  std::memset(&ci, 0x5a, sizeof ci);
+  FUZZ_CHECK(wire::read_connect(fr, &ci) == connect);
+  if (connect) {
+    wire::ConnectBody b;
+    std::memcpy(&b, fr.payload, sizeof b);
+    FUZZ_CHECK(ci.src_port == b.src_port.get() && ci.dst_port == b.dst_port.get());
+    FUZZ_CHECK(std::memcmp(&ci.src_ip, b.src_ip.raw, 4) == 0);
+    FUZZ_CHECK(ci.reason == wire::kRefused || ci.reason == wire::kNoResources);
+  }
+  const uint32_t why = wire::read_reset_reason(fr);
+  FUZZ_CHECK(why == wire::kConnReset || why == wire::kConnAborted);
+  if (why == wire::kConnAborted) FUZZ_CHECK(op == wire::kReset && fr.payload_len == 4);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -76,6 +100,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(fr.f.msg_offset <= fr.f.msg_len);
     FUZZ_CHECK(fr.payload_len <= fr.f.msg_len - fr.f.msg_offset);
   }
+  check_bodies(fr);
 
   // Round trip: encode the decoded values, decode that, compare.
   uint32_t len1 = 0;
