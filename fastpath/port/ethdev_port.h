@@ -12,6 +12,7 @@
 #include <rte_ring.h>
 
 #include "port.h"
+#include "../tsan.h"
 
 namespace dpsan::fastpath {
 
@@ -26,10 +27,15 @@ class EthdevPort final : public Port {
 
   EthdevPort(uint16_t id, uint16_t mtu, Owned owned) : id_(id), mtu_(mtu), owned_(std::move(owned)) {}
 
+  // The tsan_* calls (build-tsan only) state the hand-off of each frame through the PMD, which
+  // TSan cannot see: a net_ring port hands our mbufs to the other engine's poll core.
   uint16_t rx_burst(uint16_t q, rte_mbuf** pkts, uint16_t n) override {
-    return rte_eth_rx_burst(id_, q, pkts, n);
+    uint16_t got = rte_eth_rx_burst(id_, q, pkts, n);
+    for (uint16_t i = 0; DPSAN_TSAN && i < got; i++) tsan_acquire(pkts[i]);
+    return got;
   }
   uint16_t tx_burst(uint16_t q, rte_mbuf** pkts, uint16_t n) override {
+    for (uint16_t i = 0; DPSAN_TSAN && i < n; i++) tsan_release(pkts[i]);
     // An empty burst is a kick for wrappers only: some PMDs make a system call for it.
     return n ? rte_eth_tx_burst(id_, q, pkts, n) : 0;
   }

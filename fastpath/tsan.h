@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * ThreadSanitizer annotations for hand-offs that happen inside DPDK (build-tsan only).
+ *
+ * Debian's DPDK is not built with TSan, and its rings synchronise with plain stores behind
+ * compiler barriers (rte_ring_generic_pvt.h on x86) or in uninstrumented shared objects (mempool
+ * drivers, PMDs). TSan then sees no happens-before between the thread that hands an object over
+ * and the one that takes it, and reports our own accesses to that object as races. These
+ * helpers state the hand-off: release before the object goes into DPDK, acquire after it comes
+ * out. Without TSan they compile to nothing.
+ */
+#pragma once
+
+#if defined(__SANITIZE_THREAD__)
+#define DPSAN_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define DPSAN_TSAN 1
+#endif
+#endif
+#ifndef DPSAN_TSAN
+#define DPSAN_TSAN 0
+#endif
+
+#if DPSAN_TSAN
+extern "C" void __tsan_acquire(void* addr);
+extern "C" void __tsan_release(void* addr);
+#endif
+
+namespace dpsan::fastpath {
+
+/** Everything this thread wrote before is visible to whoever calls tsan_acquire(p) after. */
+inline void tsan_release([[maybe_unused]] const void* p) {
+#if DPSAN_TSAN
+  __tsan_release(const_cast<void*>(p));
+#endif
+}
+
+inline void tsan_acquire([[maybe_unused]] const void* p) {
+#if DPSAN_TSAN
+  __tsan_acquire(const_cast<void*>(p));
+#endif
+}
+
+/**
+ * Make every mempool hand-off visible to TSan: wraps the enqueue and dequeue of each registered
+ * mempool driver (all pools, mbufs included) with a release / acquire per object. Call once
+ * after rte_eal_init (drivers are loaded then); a no-op without TSan, and on later calls.
+ */
+void tsan_annotate_mempools();
+
+}  // namespace dpsan::fastpath
