@@ -18,18 +18,19 @@ meson test -C build --print-errorlogs --num-processes 1 || status=1
 san_opts=(-Db_lundef=false -Doptimization=1 -Ddebug=false -Dcpp_args=-g1 -Dc_args=-g1)
 if [ "${DPSAN_SKIP_SANITIZERS:-0}" != 1 ]; then
   bash scripts/build.sh build-asan -Db_sanitize=address,undefined "${san_opts[@]}"
-  meson test -C build-asan --setup asan --print-errorlogs --num-processes 1 || status=1
+  # Instrumented code is slower: twice the time limits.
+  meson test -C build-asan --setup asan --print-errorlogs --num-processes 1 -t 2 || status=1
 
   # TSan: Debian's DPDK is not instrumented, so tests/tsan.supp and fastpath/tsan.h cover what
   # it hands over unseen. The tests with the most threads sharing state: the completion and
   # ring unit tests, the stress, fault and two-poll-core tests, and the conformance tests of
   # the final cleanup racing live operations (R12-R21). About 10 minutes on 2 cores.
   bash scripts/build.sh build-tsan -Db_sanitize=thread "${san_opts[@]}"
-  meson test -C build-tsan --setup tsan --print-errorlogs --num-processes 1 \
+  meson test -C build-tsan --setup tsan --print-errorlogs --num-processes 1 -t 4 \
     unit_completion unit_ring unit_mr_table unit_socket_table stress fault ports-two-cores \
     || status=1
   cleanup_rules=$(printf 'Conformance.R%s_*:' 12 13 14 15 16 17 18 19 20 21)
-  GTEST_FILTER=$cleanup_rules meson test -C build-tsan --setup tsan --print-errorlogs \
+  GTEST_FILTER=$cleanup_rules meson test -C build-tsan --setup tsan --print-errorlogs -t 4 \
     --num-processes 1 conformance || status=1
 fi
 
