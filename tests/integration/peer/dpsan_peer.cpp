@@ -24,7 +24,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <thread>
 #include <string>
 
 #include <CLI/CLI.hpp>
