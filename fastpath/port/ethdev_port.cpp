@@ -82,6 +82,22 @@ void stop_port(uint16_t port) {
   }
 }
 
+/**
+ * Start a port. A net_memif client connects to its server's socket in its start, so a client
+ * started a moment before its server would fail; it tries again for up to 5 s (bounded, so a
+ * server that never comes still fails the startup with the device named).
+ */
+int start_port(uint16_t port) {
+  int rc = rte_eth_dev_start(port);
+  if (rc == 0 || !is_memif(port)) return rc;
+  for (int i = 0; i < 100 && rc != 0; i++) {
+    timespec ts{0, 50 * 1000 * 1000};
+    nanosleep(&ts, nullptr);
+    rc = rte_eth_dev_start(port);
+  }
+  return rc;
+}
+
 }  // namespace
 
 void EthdevPort::set_mac(const rte_ether_addr& a) {
@@ -133,7 +149,7 @@ EthdevPort* ethdev_start(uint16_t id, rte_mempool* pool, uint16_t queues, uint16
     if (int rc = rte_eth_tx_queue_setup(id, q, kRingDescs, socket, nullptr); rc != 0)
       return fail(errstr("rte_eth_tx_queue_setup", rc));
   }
-  if (int rc = rte_eth_dev_start(id); rc != 0) return fail(errstr("rte_eth_dev_start", rc));
+  if (int rc = start_port(id); rc != 0) return fail(errstr("rte_eth_dev_start", rc));
   rte_eth_promiscuous_enable(id);  // best effort: virtual ports often need it for unicast
   port->set_mtu(actual);
   rte_ether_addr a;
