@@ -16,7 +16,11 @@ namespace dpsan::control {
 
 namespace {
 rte_mempool* g_kept_pool = nullptr;  ///< the packet pool of probed DPDK devices; control only
-int poll_main(void* arg) { return static_cast<fastpath::PollCore*>(arg)->run(); }
+int poll_main(void* arg) {
+  int rc = static_cast<fastpath::PollCore*>(arg)->run();
+  fastpath::tsan_release(arg);  // rte_eal_wait_lcore's hand-off, unseen by TSan (stop_lcores)
+  return rc;
+}
 }  // namespace
 
 Instance::~Instance() {
@@ -134,7 +138,10 @@ bool Instance::open_ports(std::string* error) {
 void Instance::stop_lcores() {
   if (!lcores_running_) return;
   for (unsigned i = 0; i < lcores_.size(); i++) engine_->core(i).request_exit();
-  for (unsigned l : lcores_) rte_eal_wait_lcore(l);
+  for (unsigned i = 0; i < lcores_.size(); i++) {
+    rte_eal_wait_lcore(lcores_[i]);
+    fastpath::tsan_acquire(&engine_->core(i));
+  }
   lcores_running_ = false;
 }
 

@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "fastpath/engine.h"
+#include "fastpath/tsan.h"
 #include "notifier.h"
 
 namespace dpsan::fastpath {
@@ -61,6 +62,9 @@ class Instance {
   void synchronize() {
     rte_rcu_qsbr_synchronize(
         qsbr_, Notifier::on_notifier_thread() ? cfg_.engine.cores : RTE_QSBR_THRID_INVALID);
+    // The grace period is a hand-off TSan cannot see: librte_rcu is not instrumented. Readers
+    // release on the same address before each quiescent report (fastpath/tsan.h).
+    fastpath::tsan_acquire(qsbr_);
   }
   /** Marked in step 1; new SPI calls then fail with WSAENETDOWN. */
   bool stopping() const { return engine_->stopping(); }

@@ -5,6 +5,8 @@
 #include <sys/prctl.h>
 #include <rte_pause.h>
 
+#include "fastpath/tsan.h"
+
 namespace dpsan::control {
 
 namespace {
@@ -38,6 +40,7 @@ void Notifier::stop() {
   if (on_notifier_thread()) {  // a final WSPCleanup made inside an upcall: we cannot join ourselves
     drain_here();
     exit_.store(true, std::memory_order_release);
+    fastpath::tsan_release(e_->qsbr);
     rte_rcu_qsbr_thread_offline(e_->qsbr, qsbr_id_);
     rte_rcu_qsbr_thread_unregister(e_->qsbr, qsbr_id_);
     thread_.detach();
@@ -111,6 +114,7 @@ void Notifier::run() {
   rte_rcu_qsbr_thread_online(e_->qsbr, qsbr_id_);
   unsigned idle = 0;
   while (true) {
+    fastpath::tsan_release(e_->qsbr);  // the grace period's hand-off, for TSan (tsan.h)
     rte_rcu_qsbr_quiescent(e_->qsbr, qsbr_id_);
     busy_.store(true, std::memory_order_seq_cst);
     batch_next_ = 0;
@@ -131,10 +135,12 @@ void Notifier::run() {
       rte_pause();
       continue;
     }
+    fastpath::tsan_release(e_->qsbr);
     rte_rcu_qsbr_thread_offline(e_->qsbr, qsbr_id_);
     short_sleep(20000);
     rte_rcu_qsbr_thread_online(e_->qsbr, qsbr_id_);
   }
+  fastpath::tsan_release(e_->qsbr);
   rte_rcu_qsbr_thread_offline(e_->qsbr, qsbr_id_);
   rte_rcu_qsbr_thread_unregister(e_->qsbr, qsbr_id_);
   t_is_notifier = false;

@@ -10,6 +10,7 @@
 #include <rte_pause.h>
 
 #include "port/port.h"
+#include "tsan.h"
 
 namespace dpsan::fastpath {
 
@@ -91,6 +92,7 @@ int PollCore::run() {
   rte_rcu_qsbr_thread_register(e_->qsbr, index_);
   rte_rcu_qsbr_thread_online(e_->qsbr, index_);
   while (!exit_.load(std::memory_order_acquire)) {
+    tsan_release(e_->qsbr);  // the grace period's hand-off, for TSan (tsan.h)
     rte_rcu_qsbr_quiescent(e_->qsbr, index_);
     unsigned work = 0;
     if (!e_->stopping()) {
@@ -114,6 +116,7 @@ int PollCore::run() {
     if (work) {
       backoff_.busy_pass();
     } else if (backoff_.idle_pass()) {
+      tsan_release(e_->qsbr);
       rte_rcu_qsbr_thread_offline(e_->qsbr, index_);
       timespec ts{0, static_cast<long>(backoff_.sleep_us) * 1000};
       nanosleep(&ts, nullptr);
@@ -122,6 +125,7 @@ int PollCore::run() {
       rte_pause();
     }
   }
+  tsan_release(e_->qsbr);
   rte_rcu_qsbr_thread_offline(e_->qsbr, index_);
   rte_rcu_qsbr_thread_unregister(e_->qsbr, index_);
   return 0;
