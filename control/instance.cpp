@@ -37,6 +37,7 @@ Instance::~Instance() {
   // instance instead of freed.
   if (mbufs_ != g_kept_pool) rte_mempool_free(mbufs_);
   rte_free(qsbr_);
+  fastpath::tsan_heap_freed();
 }
 
 bool Instance::bring_up(const Config& cfg, std::string* error) {
@@ -72,6 +73,7 @@ bool Instance::bring_up(const Config& cfg, std::string* error) {
   unsigned readers = cfg_.engine.cores + 1;  // poll cores, then the notifier
   qsbr_ = static_cast<rte_rcu_qsbr*>(
       rte_zmalloc("dpsan_qsbr", rte_rcu_qsbr_get_memsize(readers), RTE_CACHE_LINE_SIZE));
+  fastpath::tsan_heap_allocated();
   if (qsbr_ == nullptr || rte_rcu_qsbr_init(qsbr_, readers) != 0) {
     *error = "cannot create the QSBR variable";
     return false;

@@ -3,16 +3,20 @@
 
 #include <rte_malloc.h>
 
+#include "tsan.h"
+
 namespace dpsan::fastpath {
 
 bool ListenerTable::init() {
   void* mem = rte_zmalloc("dpsan_listeners", sizeof(std::atomic<Listener*>) * 65536, 64);
+  tsan_heap_allocated();
   slots_ = static_cast<std::atomic<Listener*>*>(mem);
   return slots_ != nullptr;
 }
 
 void ListenerTable::fini() {
   rte_free(slots_);
+  tsan_heap_freed();
   slots_ = nullptr;
 }
 

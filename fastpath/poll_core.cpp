@@ -28,6 +28,7 @@ PollCore::~PollCore() {
   rte_free(rjob_store_);
   rte_free(txw_store_);
   rte_free(rxw_store_);
+  tsan_heap_freed();
 }
 
 bool PollCore::init(unsigned instance, const char** err) {
@@ -55,6 +56,7 @@ bool PollCore::init(unsigned instance, const char** err) {
       rte_zmalloc("dpsan_rdma_regions", sizeof(RdmaRegion) * n * kRdmaRegionsPerConn, 64));
   rjob_store_ = static_cast<RdmaReadJob*>(
       rte_zmalloc("dpsan_rdma_reads", sizeof(RdmaReadJob) * n * kRdmaReadsMax, 64));
+  tsan_heap_allocated();
   if (!conns_ || !free_slots_ || !early_store_ || !txw_store_ || !rxw_store_ || !region_store_ ||
       !rjob_store_) {
     *err = "cannot allocate the connection table";

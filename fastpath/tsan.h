@@ -44,6 +44,15 @@ inline void tsan_acquire([[maybe_unused]] const void* p) {
 }
 
 /**
+ * rte_malloc's heap hands memory from the thread that frees it to the next one that allocates
+ * it, under a lock inside librte_eal (and rte_free zeroes the block there): call
+ * tsan_heap_freed() after each rte_free and tsan_heap_allocated() after each rte_*alloc.
+ */
+inline char tsan_heap_token;
+inline void tsan_heap_freed() { tsan_release(&tsan_heap_token); }
+inline void tsan_heap_allocated() { tsan_acquire(&tsan_heap_token); }
+
+/**
  * Make every mempool hand-off visible to TSan: wraps the enqueue and dequeue of each registered
  * mempool driver (all pools, mbufs included) with a release / acquire per object. Call once
  * after rte_eal_init (drivers are loaded then); a no-op without TSan, and on later calls.

@@ -12,6 +12,7 @@
 
 #include "control/notifier.h"
 #include "fastpath/engine.h"
+#include "fastpath/tsan.h"
 #include "sockets.h"
 #include "validate.h"
 #include "wsp.h"
@@ -45,6 +46,7 @@ void close_listener(control::Instance* inst, Socket* s, bool cores_live) {
   l->queue.destroy();
   l->~Listener();
   rte_free(l);
+  fastpath::tsan_heap_freed();  // the next WSPListen may get this block (tsan.h)
   s->listener = nullptr;
 }
 

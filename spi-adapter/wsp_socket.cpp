@@ -11,6 +11,7 @@
 #include <rte_malloc.h>
 
 #include "fastpath/engine.h"
+#include "fastpath/tsan.h"
 #include "sockets.h"
 #include "validate.h"
 #include "wsp.h"
@@ -132,12 +133,14 @@ int WSPListen(SOCKET sock, int backlog, LPINT lpErrno) {
     return fail(lpErrno, WSAEISCONN);
   if (s->state != SockState::kBound) return fail(lpErrno, WSAEINVAL);
   auto* l = static_cast<fastpath::Listener*>(rte_zmalloc("dpsan_listener", sizeof(fastpath::Listener), 64));
+  fastpath::tsan_heap_allocated();  // another thread may have freed this block (tsan.h)
   if (l == nullptr) return fail(lpErrno, WSAENOBUFS);
   new (l) fastpath::Listener();
   char name[RTE_RING_NAMESIZE];
   std::snprintf(name, sizeof name, "dpsl%u_%u", s->index, static_cast<unsigned>(s->self >> 32));
   if (!l->queue.create(name, kMaxBacklog, RING_F_EXACT_SZ)) {  // room for a full backlog
     rte_free(l);
+    fastpath::tsan_heap_freed();
     return fail(lpErrno, WSAENOBUFS);
   }
   l->ip = s->local.sin_addr.s_addr;
@@ -147,6 +150,7 @@ int WSPListen(SOCKET sock, int backlog, LPINT lpErrno) {
   if (!inst->engine().listeners.publish(l->port, l)) {
     l->queue.destroy();
     rte_free(l);
+    fastpath::tsan_heap_freed();
     return fail(lpErrno, WSAEINVAL);
   }
   s->listener = l;

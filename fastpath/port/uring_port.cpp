@@ -12,6 +12,7 @@
  *   rx_burst hands frames out of the stash.
  */
 #include "uring_port.h"
+#include "../tsan.h"
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -261,6 +262,7 @@ bool UringPort::open_ring(Queue& q, std::string* err) {
     // Coalesced datagrams do not fit an mbuf: GRO receives into 64 KiB buffers of hugepage
     // memory that never leave the port, and each segment is copied out into an mbuf.
     q.gro_mem = static_cast<uint8_t*>(rte_malloc("dpsan_uring_gro", size_t{kGroBufs} * kGroBufLen, 64));
+    tsan_heap_allocated();
     if (q.gro_mem == nullptr) {
       *err = "cannot allocate the GRO receive buffers (" + std::to_string(kGroBufs * kGroBufLen >> 20) + " MiB)";
       return false;
@@ -603,6 +605,7 @@ void UringPort::close() {
     if (q.fd >= 0) ::close(q.fd);
     if (q.br) munmap(q.br, q.br_bytes);
     rte_free(q.gro_mem);
+    tsan_heap_freed();
     q.gro_mem = nullptr;
     for (rte_mbuf*& m : q.bufs)
       if (m) rte_pktmbuf_free(m), m = nullptr;
