@@ -89,6 +89,14 @@ class Engine {
    * Callers: the owning poll core, or the final cleanup after quiescence. `r` is gone after it.
    */
   void finish(Request* r, uint32_t error, uint32_t bytes);
+  /**
+   * The second half of finish(): release and publish. finish() calls it at once, except for a
+   * zero-copy operation whose frames still hold the switch's buffer: the release of the last
+   * one calls it then (zerocopy.h). Any provider thread.
+   */
+  void publish(Request* r, uint32_t error, uint32_t bytes);
+  /// Zero-copy operations that ended and wait for their frames to release the buffer (gauge).
+  std::atomic<uint64_t> zc_waiting{0};
 
   const EngineConfig& config() const { return cfg_; }
   PollCore& core(unsigned i) { return *cores_[i]; }
