@@ -49,6 +49,7 @@ struct EngineConfig {
   uint32_t max_registrations = 65536;
   uint32_t connect_timeout_ms = 3000;
   uint32_t connect_retry_ms = 250;
+  uint32_t zerocopy_min = kZeroCopyMin;  ///< payload bytes from which a frame is attached; 0: never
   uint32_t ack_delay_us = 10;         ///< an ACK waits this long for more frames (or 8 of them)
   uint32_t rto_min_us = 2000;         ///< first retransmission timeout; doubles per try (to 64x)
   uint32_t keepalive_ms = 250;        ///< probe an idle peer while operations are pending

@@ -33,7 +33,8 @@ rte_mbuf* PollCore::payload_frame_pc(const Conn& c, Request* r, uint32_t n, uint
     stats_.tx_alloc_fail.add(1);
     return nullptr;
   }
-  char* span = n >= kZeroCopyMin && e_->port(c.addr.via)->zero_copy_tx()
+  uint32_t min = e_->config().zerocopy_min;  // 0: zero-copy off
+  char* span = min != 0 && n >= min && e_->port(c.addr.via)->zero_copy_tx()
                    ? contiguous_span(r, r->progress, n)
                    : nullptr;
   if (span == nullptr) {  // small, split over two buffers, or a port that cannot: copy

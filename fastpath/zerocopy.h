@@ -34,11 +34,11 @@ class Engine;
 struct Request;
 
 /**
- * Payload bytes per frame from which a frame is attached rather than copied. Measured with
- * micro_zerocopy (README "Zero-copy sends"): below it, the two extra mbuf operations of an
- * attached frame cost more than the copy they save.
+ * Default of [fastpath] zerocopy_min: payload bytes per frame from which a frame is attached
+ * rather than copied. Measured with micro_zerocopy (README "Zero-copy sends"): below it, the
+ * two extra mbuf operations of an attached frame cost about as much as the copy they save.
  */
-inline constexpr uint32_t kZeroCopyMin = 1024;
+inline constexpr uint32_t kZeroCopyMin = 2048;
 
 /** The zero-copy state of one operation (inside its Request; zeroed with it). */
 struct ZcRefs {

@@ -76,6 +76,12 @@ struct Ends {
   uint64_t max_waiting = 0;  ///< largest zerocopy_waiting seen while an operation was pending
 };
 
+/**
+ * Every configuration here sets zerocopy_min = 1024: the in-process ports run at MTU 1500, so
+ * their frames carry at most 1,416 bytes, below the default threshold (2,048).
+ */
+constexpr const char* kZc = "[fastpath]\nzerocopy_min = 1024\n";
+
 /** Start (with `config` as DPSAN_CONFIG unless empty) and connect. Empty string: success. */
 std::string bring_up(Ends& s, uint16_t port, const std::string& config, const char* cli_ip,
                      const char* srv_ip) {
@@ -169,7 +175,7 @@ void write_one(Ends& s, size_t n, uint32_t seed, int timeout_s) {
 void sizes(Ends& s, int timeout_s) {
   uint64_t mbufs0 = stats(s.sw).mbufs_in_use;
   uint32_t seed = 1;
-  for (size_t n : {size_t{1}, size_t{100}, size_t{1000}, size_t{1023}}) {
+  for (size_t n : {size_t{1}, size_t{100}, size_t{1000}, size_t{1023}}) {  // < zerocopy_min
     uint64_t zc0 = stats(s.sw).zerocopy_frames;
     ASSERT_NO_FATAL_FAILURE(send_one(s, n, seed++, timeout_s));
     ASSERT_NO_FATAL_FAILURE(write_one(s, n, seed++, timeout_s));
@@ -201,7 +207,7 @@ void tear_down(Ends& s) {
 /** Loopback with every frame delayed: frames outlive their acknowledgement (resent copies). */
 std::string delayed(uint32_t delay_us) {
   // The RTO stays above the round trip: the frames stay out, not resent.
-  return "[fastpath]\nrto_min_us = 100000\n[fault]\ndelay_us = " + std::to_string(delay_us) +
+  return std::string(kZc) + "rto_min_us = 100000\n[fault]\ndelay_us = " + std::to_string(delay_us) +
          "\nseed = 3\n[[port]]\ndevice = \"loopback\"\nipv4 = \"127.0.0.1/32\"\n";
 }
 
@@ -209,7 +215,10 @@ std::string delayed(uint32_t delay_us) {
 
 TEST(ZeroCopy, R42_LargeSendsAndWritesAreAttachedOverTheLoopback) {
   Ends s;
-  ASSERT_EQ(bring_up(s, 46100, "", "127.0.0.1", "127.0.0.1"), "");
+  ASSERT_EQ(bring_up(s, 46100,
+                     std::string(kZc) + "[[port]]\ndevice = \"loopback\"\nipv4 = \"127.0.0.1/32\"\n",
+                     "127.0.0.1", "127.0.0.1"),
+            "");
   ASSERT_NO_FATAL_FAILURE(sizes(s, 20));
   tear_down(s);
 }
@@ -217,7 +226,7 @@ TEST(ZeroCopy, R42_LargeSendsAndWritesAreAttachedOverTheLoopback) {
 TEST(ZeroCopy, R42_LargeSendsAndWritesAreAttachedAcrossANetRingPair) {
   Ends s;
   ASSERT_EQ(bring_up(s, 46200,
-                     "[[port]]\ndevice = \"ringpair:zc:0\"\nipv4 = \"198.18.0.1/24\"\n"
+                     std::string(kZc) + "[[port]]\ndevice = \"ringpair:zc:0\"\nipv4 = \"198.18.0.1/24\"\n"
                      "[[port]]\ndevice = \"ringpair:zc:1\"\nipv4 = \"198.18.0.2/24\"\n",
                      "198.18.0.1", "198.18.0.2"),
             "");
@@ -228,7 +237,7 @@ TEST(ZeroCopy, R42_LargeSendsAndWritesAreAttachedAcrossANetRingPair) {
 TEST(ZeroCopy, R19_UnderFaultsNothingCompletesWhileFramesHoldTheBuffer) {
   Ends s;
   ASSERT_EQ(bring_up(s, 46300,
-                     "[fastpath]\nconnect_timeout_ms = 20000\nrto_min_us = 500\n"
+                     std::string(kZc) + "connect_timeout_ms = 20000\nrto_min_us = 500\n"
                      "[fault]\nloss = 0.05\nduplicate = 0.05\nreorder = 0.05\ncorrupt = 0.01\n"
                      "delay_us = 1000\nseed = 7\n"
                      "[[port]]\ndevice = \"loopback\"\nipv4 = \"127.0.0.1/32\"\n",
@@ -291,7 +300,7 @@ TEST(ZeroCopy, R12_R19_FinalCleanupAbortsAndReleasesBeforeItReturns) {
 TEST(ZeroCopy, UringPortFallsBackToCopies) {
   Ends s;
   std::string why = bring_up(s, 46600,
-                             "[[port]]\nbackend = \"uring\"\nbind = \"127.0.46.2\"\n"
+                             std::string(kZc) + "[[port]]\nbackend = \"uring\"\nbind = \"127.0.46.2\"\n"
                              "[[port]]\nbackend = \"uring\"\nbind = \"127.0.46.3\"\n",
                              "127.0.46.3", "127.0.46.2");
   if (why.rfind("startup:", 0) == 0) GTEST_SKIP() << "no uring port here (" << why << ")";
