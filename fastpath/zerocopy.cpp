@@ -27,6 +27,7 @@ void zc_released(void* /*addr*/, void* opaque) {
   // Not waiting any more before it is seen done, so that the gauge never counts a finished one.
   e->zc_waiting.fetch_sub(1, std::memory_order_release);
   e->publish(r, abort ? kWsaAborted : r->zc.error, abort ? 0 : r->zc.bytes);
+  link->zc_held.fetch_sub(1, std::memory_order_release);
   link->pending_upcalls.fetch_sub(1, std::memory_order_release);  // WSPCloseSocket may go on
 }
 
@@ -60,9 +61,11 @@ bool zc_settle(Request* r, uint32_t error, uint32_t bytes) {
   r->zc.bytes = bytes;
   // Held before the reference goes: the callback may run on another thread at once.
   r->link->pending_upcalls.fetch_add(1, std::memory_order_acq_rel);
+  r->link->zc_held.fetch_add(1, std::memory_order_acq_rel);
   e->zc_waiting.fetch_add(1, std::memory_order_relaxed);
   if (rte_mbuf_ext_refcnt_update(&r->zc.shinfo, -1) != 0) return true;
   e->zc_waiting.fetch_sub(1, std::memory_order_relaxed);
+  r->link->zc_held.fetch_sub(1, std::memory_order_release);
   r->link->pending_upcalls.fetch_sub(1, std::memory_order_release);
   return false;
 }
