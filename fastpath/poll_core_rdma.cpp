@@ -66,9 +66,12 @@ void PollCore::on_rdma_reg_pc(Request* r) {
 }
 
 bool PollCore::rdma_region_busy(const Conn& c, uint32_t region) const {
-  if (c.regions[region].writing) return true;
-  for (uint32_t k = 0; k < c.rjob_count; k++)
-    if (c.rjobs[(c.rjob_head + k) % kRdmaReadsMax].ref.region == region) return true;
+  const RdmaRegion& g = c.regions[region];
+  if (g.writing) return true;
+  for (uint32_t k = 0; k < c.rjob_count; k++) {
+    const wire::RdmaRef& ref = c.rjobs[(c.rjob_head + k) % kRdmaReadsMax].ref;
+    if (ref.region == region && ref.gen == g.gen) return true;  // not an older registration's
+  }
   return false;
 }
 

@@ -73,11 +73,9 @@ TEST(Conformance, R61_RdmaDescriptorsAreDistinct) {
 
 TEST(Conformance, R59_LocalBufferOfPendingRdmaStaysRegistered) {
   Session ses;
-  ASSERT_EQ(sw().startup(), 0);
   Conn k;
-  ASSERT_TRUE(make_conn(&k));
   RdmaRegion remote;
-  ASSERT_TRUE(make_rdma_region(k.ext, k.a(), 65536, &remote));
+  ASSERT_TRUE(rdma_setup(&k, 65536, &remote));
   Region msg, local, inbox;
   ASSERT_TRUE(make_region(k.c(), 4096, &msg, MEM_READWRITE, 'm'));
   ASSERT_TRUE(make_region(k.c(), 65536, &local, MEM_READWRITE, 'w'));

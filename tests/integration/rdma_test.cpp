@@ -25,8 +25,11 @@
 #include <dpsan/dpsan_stats.h>
 
 #include "mini_switch.h"
+#include "provider_calls.h"
 
 using dpsan::perf::MiniSwitch;
+using dpsan::test::ext_fn;
+using dpsan::test::stats;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -77,15 +80,6 @@ struct Ext {
   LPFN_WSPRDMAWRITE write = nullptr;
   LPFN_WSPRDMAREAD read = nullptr;
 };
-
-void* ext_fn(MiniSwitch& sw, GUID id) {
-  void* fn = nullptr;
-  DWORD got = 0;
-  int e = 0;
-  sw.proc().lpWSPIoctl(0, SIO_GET_EXTENSION_FUNCTION_POINTER, &id, sizeof id, &fn, sizeof fn, &got,
-                       nullptr, nullptr, nullptr, &e);
-  return fn;
-}
 
 Ext load(MiniSwitch& sw) {
   Ext x;
@@ -222,15 +216,6 @@ void many_in_flight(Ends& s, int timeout_s) {
     ASSERT_EQ(ovs[k].OffsetHigh, 0u) << "read " << k;
     ASSERT_EQ(first_bad(s.back.get() + k * kSlice + 2, lens[k], 5000 + k), SIZE_MAX) << "read " << k;
   }
-}
-
-DPSAN_STATS stats(MiniSwitch& sw) {
-  DPSAN_STATS st{};
-  DWORD got = 0;
-  int e = 0;
-  sw.proc().lpWSPIoctl(0, SIO_DPSAN_GET_STATS, nullptr, 0, &st, sizeof st, &got, nullptr, nullptr,
-                       nullptr, &e);
-  return st;
 }
 
 void tear_down(Ends& s) {

@@ -24,8 +24,11 @@
 #include <dpsan/dpsan_stats.h>
 
 #include "mini_switch.h"
+#include "provider_calls.h"
 
 using dpsan::perf::MiniSwitch;
+using dpsan::test::ext_fn;
+using dpsan::test::stats;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -43,24 +46,6 @@ uint32_t ip(const char* a) {
   in_addr v{};
   inet_pton(AF_INET, a, &v);
   return v.s_addr;
-}
-
-void* ext_fn(MiniSwitch& sw, GUID id) {
-  void* fn = nullptr;
-  DWORD got = 0;
-  int e = 0;
-  sw.proc().lpWSPIoctl(0, SIO_GET_EXTENSION_FUNCTION_POINTER, &id, sizeof id, &fn, sizeof fn, &got,
-                       nullptr, nullptr, nullptr, &e);
-  return fn;
-}
-
-DPSAN_STATS stats(MiniSwitch& sw) {
-  DPSAN_STATS st{};
-  DWORD got = 0;
-  int e = 0;
-  sw.proc().lpWSPIoctl(0, SIO_DPSAN_GET_STATS, nullptr, 0, &st, sizeof st, &got, nullptr, nullptr,
-                       nullptr, &e);
-  return st;
 }
 
 /** A connected pair with registered memory: the client sends and writes into the server. */
