@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -241,6 +243,27 @@ TEST_F(SigKill, R20_RestartAfterAPeerWasKilledThenANewPeerWorks) {
   EXPECT_EQ(sw.cleanup(), 0);
 }
 
+/**
+ * Files of the EAL file prefix "dpsan" in its runtime directory (/var/run/dpdk/dpsan as root)
+ * and in every hugetlbfs mount ("dpsanmap_*"), space separated.
+ */
+static std::string dpdk_leftovers() {
+  namespace fs = std::filesystem;
+  std::string found;
+  const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+  fs::path run = getuid() == 0 ? fs::path("/var/run") : fs::path(xdg ? xdg : "/tmp");
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(run / "dpdk" / "dpsan", ec)) found += e.path().string() + " ";
+  std::ifstream mounts("/proc/mounts");
+  std::string dev, dir, type, rest;
+  while (mounts >> dev >> dir >> type && std::getline(mounts, rest)) {
+    if (type != "hugetlbfs") continue;
+    for (const auto& e : fs::directory_iterator(dir, ec))
+      if (e.path().filename().string().rfind("dpsan", 0) == 0) found += e.path().string() + " ";
+  }
+  return found;
+}
+
 // R22: a memif server killed without WSPCleanup leaves its socket file behind (with
 // socket-abstract=no the socket lives in the filesystem); the next server process on the same
 // configuration must still start, and serve a peer.
@@ -265,6 +288,9 @@ TEST(ProcessDeath, R22_AKilledMemifServerLeavesNothingThatStopsTheNextOne) {
   kill_child(&first);  // SIGKILL: no WSPCleanup, no DPDK teardown
   struct stat st{};
   ASSERT_EQ(lstat(sock.c_str(), &st), 0) << "the scenario needs the killed server's socket file left behind";
+  // The EAL shares nothing between processes (--in-memory or --no-shconf, control/eal.cpp), so
+  // no process of the dpsan file prefix leaves a configuration, IPC socket or hugepage file.
+  EXPECT_EQ(dpdk_leftovers(), "") << "DPDK files a killed process could leave to the next one";
 
   Child second = listener("server-next");
   ASSERT_TRUE(wait_for_stderr(&second, "listening on", Clock::now() + std::chrono::seconds(30)))
