@@ -40,6 +40,8 @@ int main(int argc, char** argv) {
   app.add_option("--rss-tolerance-mib", o.rss_tolerance_mib, "resident memory growth allowed after the warm-up cycles");
   app.add_option("--self-test-corrupt", o.self_test_corrupt,
                  "corrupt one byte of the N-th received message: the run must fail (checks the checks)");
+  app.add_flag("--self-test-leak", o.self_test_leak,
+               "leave one socket open before each cycle's count check: the run must fail");
   app.add_option("--rounds-per-cycle", m.rounds_per_cycle, "memif: peer processes per server cycle");
   app.add_option("--peer", m.peer_path, "memif: path of dpsan_peer (default: $DPSAN_PEER, else build/tests/integration/dpsan_peer)");
   CLI11_PARSE(app, argc, argv);

@@ -45,7 +45,7 @@ class MemifSoak {
   std::string fault_text(uint64_t seed) const;
   bool start(unsigned cycle);
   void round(itest::Acceptor& acc, unsigned n);
-  void check_server_counts(const char* when);
+  void check_server_counts(const std::string& when);
   void progress(bool force);
   void summary(const char* result);
 
@@ -54,11 +54,9 @@ class MemifSoak {
   itest::TempDir dir_{"soak-memif"};
   std::string sock_, server_dev_;
   perf::MiniSwitch sw_;
-  Held base_{};
-  bool have_base_ = false;
+  Baselines base_{o_.rss_tolerance_mib};
   unsigned cycle_ = 0, rounds_ = 0;
   uint64_t msgs_ = 0, bytes_ = 0, ops_ = 0, faults_ = 0, retransmits_ = 0, peer_faults_ = 0;
-  uint64_t rss_ref_ = 0, rss_first_ = 0, rss_max_ = 0;
   Clock::time_point start_ = Clock::now(), next_progress_ = start_;
 };
 
@@ -80,31 +78,14 @@ bool MemifSoak::start(unsigned cycle) {
     std::fprintf(stderr, "dpsan-soak: memif server WSPStartupEx failed with %d\n", rc);
     return false;
   }
-  Held now = held(stats(sw_.proc()));
-  if (!have_base_) {
-    base_ = now;
-    have_base_ = true;
-  } else if (std::string d = held_diff(base_, now); !d.empty()) {
-    violation("memif server startup " + std::to_string(cycle) + ", after the previous cleanup: " + d);
-  }
+  base_.at_startup(sw_.proc(), cycle);
   return true;
 }
 
-void MemifSoak::check_server_counts(const char* when) {
-  auto t0 = Clock::now();
-  Held now{};
-  do {
-    now = held(stats(sw_.proc()));
-    Held want = base_;
-    want.sockets_open += 1;                  // the listener
-    want.cache_entries = now.cache_entries;  // the cache keeps deregistered ranges by design
-    if (held_diff(want, now).empty()) return;
-    usleep(20 * 1000);
-  } while (since(t0) < 5);
-  Held want = base_;
-  want.sockets_open += 1;
-  want.cache_entries = now.cache_entries;
-  violation(std::string(when) + ": " + held_diff(want, now));
+void MemifSoak::check_server_counts(const std::string& when) {
+  Held want = base_.counts();
+  want.sockets_open += 1;  // the listener
+  expect_counts(sw_.proc(), want, when, true);  // the cache keeps deregistered ranges by design
 }
 
 /** One peer process: it connects `n` connections, both sides exchange and check, it exits. */
@@ -158,7 +139,7 @@ void MemifSoak::round(itest::Acceptor& acc, unsigned n) {
   bytes_ += t.bytes_rx + itest::num(sum, "bytes_rx");
   ops_ += t.ops_completed + itest::num(sum, "ops_completed");
   peer_faults_ += itest::num(sum, "retransmits");
-  check_server_counts(("memif round " + std::to_string(rounds_) + ", after its connections closed").c_str());
+  check_server_counts("memif round " + std::to_string(rounds_) + ", after its connections closed");
 }
 
 void MemifSoak::progress(bool force) {
@@ -178,7 +159,7 @@ void MemifSoak::summary(const char* result) {
               result, since(start_), o_.connections, cycle_, rounds_, (unsigned long long)ops_,
               (unsigned long long)msgs_, (unsigned long long)bytes_, (unsigned long long)faults_,
               (unsigned long long)retransmits_, (unsigned long long)peer_faults_, o_.loss, o_.duplicate, o_.reorder,
-              o_.corrupt, (unsigned long long)(rss_first_ / 1024), (unsigned long long)(rss_max_ / 1024),
+              o_.corrupt, (unsigned long long)base_.rss_first_mib(), (unsigned long long)base_.rss_max_mib(),
               (unsigned long long)violation_count(), (unsigned long long)o_.seed);
   if (violation_count()) std::printf(" first_violation=\"%s\"", first_violation().c_str());
   std::printf("\n");
@@ -215,14 +196,7 @@ int MemifSoak::run() {
     retransmits_ += st.retransmits;
     // The client has exited: the server may clean up now without meeting the memif race.
     if (int rc = sw_.cleanup(); rc != 0) violation("final WSPCleanup failed with " + std::to_string(rc));
-    uint64_t rss = rss_kib();
-    rss_max_ = std::max(rss_max_, rss);
-    if (cycle_ == 1) rss_first_ = rss;
-    if (cycle_ <= 2) rss_ref_ = std::max(rss_ref_, rss);
-    else if (rss > rss_ref_ + o_.rss_tolerance_mib * 1024)
-      violation("resident memory " + std::to_string(rss / 1024) + " MiB after cleanup " + std::to_string(cycle_) +
-                ", more than " + std::to_string(o_.rss_tolerance_mib) + " MiB over the first cycles' " +
-                std::to_string(rss_ref_ / 1024) + " MiB");
+    base_.after_cleanup(cycle_);
   } while (!stop_now() && Clock::now() < end);
   progress(true);
   summary(stop_now() ? "violation" : "ok");

@@ -2,7 +2,13 @@
 #include "resources.h"
 
 #include <cstdio>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
 #include <cstring>
+
+#include "violation.h"
 
 namespace dpsan::soak {
 
@@ -48,6 +54,45 @@ std::string held_diff(const Held& want, const Held& now) {
   cmp("pending_upcalls", want.pending_upcalls, now.pending_upcalls);
   cmp("cache_entries", want.cache_entries, now.cache_entries);
   return out;
+}
+
+DPSAN_STATS expect_counts(const WSPPROC_TABLE& proc, Held want, const std::string& when, bool any_cache) {
+  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  DPSAN_STATS st{};
+  std::string diff;
+  do {
+    st = stats(proc);
+    Held now = held(st);
+    if (any_cache) want.cache_entries = now.cache_entries;
+    diff = held_diff(want, now);
+    if (diff.empty()) return st;
+    usleep(20 * 1000);
+  } while (std::chrono::steady_clock::now() < end);
+  violation(when + ": " + diff);
+  return st;
+}
+
+void Baselines::at_startup(const WSPPROC_TABLE& proc, unsigned cycle) {
+  Held now = held(stats(proc));
+  if (!have_counts_) {
+    counts_ = now;
+    have_counts_ = true;
+  } else if (std::string d = held_diff(counts_, now); !d.empty()) {
+    violation("at startup " + std::to_string(cycle) + ", after the previous final cleanup: " + d);
+  }
+}
+
+void Baselines::after_cleanup(unsigned cycle) {
+  uint64_t rss = rss_kib();
+  rss_max_ = std::max(rss_max_, rss);
+  if (cycle == 1) rss_first_ = rss;
+  if (cycle <= 2) {
+    rss_ref_ = std::max(rss_ref_, rss);
+  } else if (rss > rss_ref_ + tolerance_kib_) {
+    violation("resident memory " + std::to_string(rss / 1024) + " MiB after cleanup " + std::to_string(cycle) +
+              ", more than " + std::to_string(tolerance_kib_ / 1024) + " MiB over the " +
+              std::to_string(rss_ref_ / 1024) + " MiB after the first two");
+  }
 }
 
 }  // namespace dpsan::soak

@@ -29,6 +29,7 @@ struct Options {
   std::string idle = "adaptive";
   uint64_t rss_tolerance_mib = 48;
   uint64_t self_test_corrupt = 0;            // corrupt the n-th message received (0: off)
+  bool self_test_leak = false;               // leave one socket open in each cycle
 };
 
 /** Runs the soak; prints the progress line each second and the summary. @return the exit code. */
