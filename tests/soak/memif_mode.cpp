@@ -194,7 +194,6 @@ int MemifSoak::run() {
     DPSAN_STATS st = stats(sw_.proc());
     faults_ += st.faults_injected;
     retransmits_ += st.retransmits;
-    // The client has exited: the server may clean up now without meeting the memif race.
     if (int rc = sw_.cleanup(); rc != 0) violation("final WSPCleanup failed with " + std::to_string(rc));
     base_.after_cleanup(cycle_);
   } while (!stop_now() && Clock::now() < end);

@@ -5,9 +5,9 @@
  * accepts; each round a new dpsan_peer process (the memif client, 198.18.0.2, its own EAL and
  * its own WSPStartupEx/WSPCleanup) connects and exchanges checked message streams both ways
  * under the same faults on both sides. The server runs whole startup/cleanup cycles of
- * `rounds_per_cycle` rounds, and always cleans up after its client has exited (README "Known
- * problems": the DPDK 22.11 net_memif teardown race). After each round the server's counts
- * must be back to their baseline; after each cleanup, its resident memory must be flat.
+ * `rounds_per_cycle` rounds, and cleans up after its last client has exited. After each round
+ * the server's counts must be back to their baseline; after each cleanup, its resident memory
+ * must be flat.
  */
 #pragma once
 
