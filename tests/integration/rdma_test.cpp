@@ -29,6 +29,8 @@
 
 using dpsan::perf::MiniSwitch;
 using dpsan::test::ext_fn;
+using dpsan::test::ip;
+using dpsan::test::startup_with;
 using dpsan::test::stats;
 using Clock = std::chrono::steady_clock;
 
@@ -102,12 +104,6 @@ struct Ends {
   DWORD desc_len = sizeof desc;
 };
 
-uint32_t ip(const char* a) {
-  in_addr v{};
-  inet_pton(AF_INET, a, &v);
-  return v.s_addr;
-}
-
 /**
  * Start the provider (on `config` if not empty: a DPSAN_CONFIG file for this startup only) and
  * connect the client to the server: over the loopback by default, else client on `cli_ip`,
@@ -116,16 +112,7 @@ uint32_t ip(const char* a) {
 ::testing::AssertionResult bring_up(Ends& s, uint16_t port, const std::string& config = "",
                                     const char* cli_ip = "127.0.0.1",
                                     const char* srv_ip = "127.0.0.1") {
-  std::string path = "/tmp/dpsan-rdma-" + std::to_string(getpid()) + ".toml";
-  if (!config.empty()) {
-    std::ofstream(path) << config;
-    setenv("DPSAN_CONFIG", path.c_str(), 1);
-  }
-  int rc = s.sw.startup();
-  if (!config.empty()) {
-    unlink(path.c_str());
-    unsetenv("DPSAN_CONFIG");
-  }
+  int rc = startup_with(s.sw, config);
   if (rc != 0) return ::testing::AssertionFailure() << "startup: " << rc;
   std::string why = s.sw.connect_pair(port, &s.cli, &s.srv, ip(srv_ip), ip(cli_ip));
   if (!why.empty()) return ::testing::AssertionFailure() << why;

@@ -28,6 +28,8 @@
 
 using dpsan::perf::MiniSwitch;
 using dpsan::test::ext_fn;
+using dpsan::test::ip;
+using dpsan::test::startup_with;
 using dpsan::test::stats;
 using Clock = std::chrono::steady_clock;
 
@@ -40,12 +42,6 @@ WSAEVENT kPoll = reinterpret_cast<WSAEVENT>(uintptr_t{1});
 bool done(WSAOVERLAPPED& ov) {
   return std::atomic_ref<ULONG_PTR>(ov.Internal).load(std::memory_order_acquire) !=
          WSS_OPERATION_IN_PROGRESS;
-}
-
-uint32_t ip(const char* a) {
-  in_addr v{};
-  inet_pton(AF_INET, a, &v);
-  return v.s_addr;
 }
 
 /** A connected pair with registered memory: the client sends and writes into the server. */
@@ -70,16 +66,7 @@ constexpr const char* kZc = "[fastpath]\nzerocopy_min = 1024\n";
 /** Start (with `config` as DPSAN_CONFIG unless empty) and connect. Empty string: success. */
 std::string bring_up(Ends& s, uint16_t port, const std::string& config, const char* cli_ip,
                      const char* srv_ip) {
-  std::string path = "/tmp/dpsan-zc-" + std::to_string(getpid()) + ".toml";
-  if (!config.empty()) {
-    std::ofstream(path) << config;
-    setenv("DPSAN_CONFIG", path.c_str(), 1);
-  }
-  int rc = s.sw.startup();
-  if (!config.empty()) {
-    unlink(path.c_str());
-    unsetenv("DPSAN_CONFIG");
-  }
+  int rc = startup_with(s.sw, config);
   if (rc != 0) return "startup: " + std::to_string(rc);
   std::string why = s.sw.connect_pair(port, &s.cli, &s.srv, ip(srv_ip), ip(cli_ip));
   if (!why.empty()) return why;
