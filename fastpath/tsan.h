@@ -12,6 +12,8 @@
  */
 #pragma once
 
+#include <mutex>
+
 #if defined(__SANITIZE_THREAD__)
 #define DPSAN_TSAN 1
 #elif defined(__has_feature)
@@ -51,6 +53,27 @@ inline void tsan_acquire([[maybe_unused]] const void* p) {
 inline char tsan_heap_token;
 inline void tsan_heap_freed() { tsan_release(&tsan_heap_token); }
 inline void tsan_heap_allocated() { tsan_acquire(&tsan_heap_token); }
+
+#if DPSAN_TSAN
+inline std::mutex tsan_heap_mutex;
+#endif
+/**
+ * Where SPI threads free and allocate heap blocks concurrently (listeners), the annotations
+ * above come too late: rte_free zeroes the block inside librte_eal before it returns, so a
+ * block another thread allocates at once looks raced. In TSan builds this scope holds one
+ * mutex across the calls, which TSan sees; elsewhere it is nothing.
+ */
+class TsanHeapSection {
+ public:
+#if DPSAN_TSAN
+  TsanHeapSection() { tsan_heap_mutex.lock(); }
+  ~TsanHeapSection() { tsan_heap_mutex.unlock(); }
+#else
+  TsanHeapSection() {}  // user-provided: no unused-variable warning where it is nothing
+#endif
+  TsanHeapSection(const TsanHeapSection&) = delete;
+  TsanHeapSection& operator=(const TsanHeapSection&) = delete;
+};
 
 /**
  * Make every mempool hand-off visible to TSan: wraps the enqueue and dequeue of each registered

@@ -19,4 +19,9 @@ Socket* create_socket(control::Instance* inst, DWORD catalog_id, int core, int* 
 uint16_t reserve_port(uint16_t port);
 void release_port(uint16_t port);
 
+/** A listener for bound socket `s`, with its accept queue. @return nullptr when out of memory. */
+fastpath::Listener* new_listener(const Socket* s);
+/** Free a listener no poll core can reach any more. */
+void free_listener(fastpath::Listener* l);
+
 }  // namespace dpsan::spi

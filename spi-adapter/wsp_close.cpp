@@ -8,11 +8,9 @@
  * the notifier has delivered every upcall owed for the socket; then make the one
  * WPUCloseSocketHandle (R26) and free the slot.
  */
-#include <rte_malloc.h>
 
 #include "control/notifier.h"
 #include "fastpath/engine.h"
-#include "fastpath/tsan.h"
 #include "sockets.h"
 #include "validate.h"
 #include "wsp.h"
@@ -43,10 +41,7 @@ void close_listener(control::Instance* inst, Socket* s, bool cores_live) {
   }
   // Pending requests still in the ring belong to their core's pending list, which refuses
   // them at the final cleanup; the ring itself holds only pointers.
-  l->queue.destroy();
-  l->~Listener();
-  rte_free(l);
-  fastpath::tsan_heap_freed();  // the next WSPListen may get this block (tsan.h)
+  free_listener(l);
   s->listener = nullptr;
 }
 

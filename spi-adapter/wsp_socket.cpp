@@ -132,30 +132,41 @@ int WSPListen(SOCKET sock, int backlog, LPINT lpErrno) {
   if (s->state == SockState::kConnecting || s->state == SockState::kConnected)
     return fail(lpErrno, WSAEISCONN);
   if (s->state != SockState::kBound) return fail(lpErrno, WSAEINVAL);
-  auto* l = static_cast<fastpath::Listener*>(rte_zmalloc("dpsan_listener", sizeof(fastpath::Listener), 64));
-  fastpath::tsan_heap_allocated();  // another thread may have freed this block (tsan.h)
+  fastpath::Listener* l = new_listener(s.get());
   if (l == nullptr) return fail(lpErrno, WSAENOBUFS);
-  new (l) fastpath::Listener();
-  char name[RTE_RING_NAMESIZE];
-  std::snprintf(name, sizeof name, "dpsl%u_%u", s->index, static_cast<unsigned>(s->self >> 32));
-  if (!l->queue.create(name, kMaxBacklog, RING_F_EXACT_SZ)) {  // room for a full backlog
-    rte_free(l);
-    fastpath::tsan_heap_freed();
-    return fail(lpErrno, WSAENOBUFS);
-  }
   l->ip = s->local.sin_addr.s_addr;
   l->port = ntohs(s->local.sin_port);
   l->backlog.store(bl, std::memory_order_relaxed);
   l->link = &s->link;
   if (!inst->engine().listeners.publish(l->port, l)) {
-    l->queue.destroy();
-    rte_free(l);
-    fastpath::tsan_heap_freed();
+    free_listener(l);
     return fail(lpErrno, WSAEINVAL);
   }
   s->listener = l;
   s->state = SockState::kListening;
   return 0;
+}
+
+fastpath::Listener* new_listener(const Socket* s) {
+  fastpath::TsanHeapSection heap;
+  auto* l = static_cast<fastpath::Listener*>(rte_zmalloc("dpsan_listener", sizeof(fastpath::Listener), 64));
+  if (l == nullptr) return nullptr;
+  new (l) fastpath::Listener();
+  char name[RTE_RING_NAMESIZE];
+  std::snprintf(name, sizeof name, "dpsl%u_%u", s->index, static_cast<unsigned>(s->self >> 32));
+  if (!l->queue.create(name, kMaxBacklog, RING_F_EXACT_SZ)) {  // room for a full backlog
+    l->~Listener();
+    rte_free(l);
+    return nullptr;
+  }
+  return l;
+}
+
+void free_listener(fastpath::Listener* l) {
+  fastpath::TsanHeapSection heap;
+  l->queue.destroy();
+  l->~Listener();
+  rte_free(l);
 }
 
 int WSPEventSelect(SOCKET sock, WSAEVENT hEventObject, LONG lNetworkEvents, LPINT lpErrno) {
