@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <atomic>
 #include <cerrno>
+#include <poll.h>
 #include <chrono>
 #include <pthread.h>
 #include <sched.h>
@@ -17,6 +18,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+/** The busy-poll budget of one receive, as net.core.busy_read / SO_BUSY_POLL would set it. */
+constexpr int kBusyPollUs = 50;
+
 /** A UDP socket on 127.0.0.1 (any port), busy-polled where the kernel lets us. */
 int udp_socket(sockaddr_in* bound) {
   int fd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -25,7 +29,7 @@ int udp_socket(sockaddr_in* bound) {
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof a;
-  int us = 50, buf = 4 << 20;
+  int us = kBusyPollUs, buf = 4 << 20;
   setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &us, sizeof us);  // needs CAP_NET_ADMIN to raise
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
   if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
@@ -37,16 +41,25 @@ int udp_socket(sockaddr_in* bound) {
 }
 
 /**
- * Spin on a non-blocking recv until a datagram arrives, `stop` or `give_up` (a datagram lost
- * would otherwise stall the ping-pong for ever). @return its length or -1.
+ * Busy-poll a receive the way SO_BUSY_POLL does where it works: spin on a non-blocking recv for
+ * up to kBusyPollUs, then sleep in poll() until the datagram comes. The budget keeps a spinner
+ * that lost its CPU to other work (this machine is shared) from stalling its peer for whole time
+ * slices. Gives up at `stop` or `give_up` (a lost datagram would otherwise stall the ping-pong).
+ * @return the datagram's length or -1.
  */
-ssize_t spin_recv(int fd, char* buf, size_t n, const std::atomic<bool>& stop, Clock::time_point give_up) {
+ssize_t busy_recv(int fd, char* buf, size_t n, const std::atomic<bool>& stop, Clock::time_point give_up) {
+  auto spin_end = Clock::now() + std::chrono::microseconds(kBusyPollUs);
   for (unsigned i = 1;; i++) {
     ssize_t k = recv(fd, buf, n, MSG_DONTWAIT);
     if (k >= 0) return k;
     if ((errno != EAGAIN && errno != EWOULDBLOCK) || stop.load(std::memory_order_relaxed)) return -1;
-    if ((i & 1023) == 0 && Clock::now() > give_up) return -1;
-    if ((i & 15) == 0) sched_yield();
+    if ((i & 15) != 0) continue;
+    auto now = Clock::now();
+    if (now > give_up) return -1;
+    if (now > spin_end) {
+      pollfd p{fd, POLLIN, 0};
+      poll(&p, 1, 10);  // wakes at once when the datagram arrives; 10 ms to look at `stop`
+    }
   }
 }
 
@@ -88,7 +101,7 @@ Result udp_busy_pingpong(uint32_t size, double seconds) {
     pin_to(true);
     std::vector<char> buf(size ? size : 1);
     for (;;) {
-      ssize_t k = spin_recv(b, buf.data(), buf.size(), stop, Clock::time_point::max());
+      ssize_t k = busy_recv(b, buf.data(), buf.size(), stop, Clock::time_point::max());
       if (k < 0 || send(b, buf.data(), static_cast<size_t>(k), 0) < 0) return;
     }
   });
@@ -98,7 +111,7 @@ Result udp_busy_pingpong(uint32_t size, double seconds) {
   auto end = Clock::now() + std::chrono::duration<double>(seconds);
   while (Clock::now() < end && rtts.size() < (8u << 20)) {
     auto t0 = Clock::now();
-    if (send(a, buf.data(), size, 0) < 0 || spin_recv(a, buf.data(), buf.size(), stop, t0 + std::chrono::seconds(1)) < 0) {
+    if (send(a, buf.data(), size, 0) < 0 || busy_recv(a, buf.data(), buf.size(), stop, t0 + std::chrono::seconds(1)) < 0) {
       r.error = "UDP send failed, or no echo within 1 s";
       break;
     }

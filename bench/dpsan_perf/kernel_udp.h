@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /**
  * @file
- * The second ping-pong baseline: kernel UDP over loopback, busy-polled. Both threads spin on a
- * non-blocking recv (and ask for SO_BUSY_POLL, which loopback, having no NAPI queue, ignores),
- * so no round trip waits for a wake-up: the best a kernel socket does on this machine.
+ * The second ping-pong baseline: kernel UDP over loopback, busy-polled. Both threads, each on a
+ * CPU of its own, spin on a non-blocking recv for up to 50 us before sleeping in poll(): what
+ * SO_BUSY_POLL does on a NIC queue (they ask for it too, but loopback has no NAPI queue to poll),
+ * so a round trip seldom waits for a wake-up.
  */
 #pragma once
 

@@ -357,8 +357,11 @@ void print_table(const std::vector<Result>& rows, const std::vector<Ratios>& rat
 /** Draw --plot FILE.png from the JSON with bench/plot_perf.py. @return false if it failed. */
 bool plot(const std::string& json, const std::string& png) {
   const char* script = std::getenv("DPSAN_PERF_PLOT");
-  std::string cmd = std::string("python3 '") + (script ? script : DPSAN_PERF_PLOT_SCRIPT) + "' '" + json +
-                    "' '" + png + "'";
+  // Debian's interpreter, which python3-matplotlib installs into (a python3 earlier in PATH,
+  // e.g. pyenv's, may lack it).
+  const char* python = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+  std::string cmd = std::string(python) + " '" + (script ? script : DPSAN_PERF_PLOT_SCRIPT) + "' '" +
+                    json + "' '" + png + "'";
   int rc = std::system(cmd.c_str());
   return rc != -1 && WIFEXITED(rc) && WEXITSTATUS(rc) == 0;
 }
