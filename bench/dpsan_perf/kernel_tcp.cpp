@@ -93,6 +93,9 @@ Result tcp_stream(uint32_t size, double seconds) {
   while (Clock::now() < end && io_all(b, buf.data(), size, false)) n++;
   double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   stop.store(true);
+  // The sender may be blocked in send() on a full window that nobody reads any more: shutting
+  // its own socket down wakes it (EPIPE).
+  shutdown(a, SHUT_RDWR);
   shutdown(b, SHUT_RDWR);
   sender.join();
   close(a);
