@@ -12,15 +12,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-void* ext_fn(MiniSwitch& sw, GUID id) {
-  void* fn = nullptr;
-  DWORD got = 0;
-  int e = 0;
-  sw.proc().lpWSPIoctl(0, SIO_GET_EXTENSION_FUNCTION_POINTER, &id, sizeof id, &fn, sizeof fn, &got,
-                       nullptr, nullptr, nullptr, &e);
-  return fn;
-}
-
 }  // namespace
 
 unsigned window_for(uint32_t size, unsigned window) {
@@ -79,14 +70,11 @@ Result dpsan_stream(MiniSwitch& sw, SOCKET a, SOCKET b, uint32_t size, double se
   // Keep `window` receives and `window` sends posted; count what completed until the deadline.
   // What is still in flight then is aborted when the sockets close.
   uint64_t received = 0, sent = 0;
-  auto t0 = Clock::now(), last = t0;
-  auto end = t0 + std::chrono::duration<double>(seconds);
-  for (unsigned iter = 0;; iter++) {
-    if ((iter & 63) == 0) {
-      auto now = Clock::now();
-      if (now >= end) break;
-      if (now - last > std::chrono::seconds(10)) return r.error = "no completion within 10 s", r;
-    }
+  RunClock clock(seconds);
+  for (;;) {
+    RunClock::State st = clock.check(sent + received);
+    if (st == RunClock::kEnd) break;
+    if (st == RunClock::kStalled) return r.error = "no completion within 10 s", r;
     for (unsigned i = 0; i < window; i++) {
       if (rx && done(rx->ov[i])) {
         if (rx->ov[i].OffsetHigh) return r.error = "receive failed: " + std::to_string(rx->ov[i].OffsetHigh), r;
@@ -96,13 +84,11 @@ Result dpsan_stream(MiniSwitch& sw, SOCKET a, SOCKET b, uint32_t size, double se
       if (done(tx.ov[i])) {
         if (tx.ov[i].OffsetHigh) return r.error = "send failed: " + std::to_string(tx.ov[i].OffsetHigh), r;
         sent++;
-        last = Clock::now();
         if (post(sw, tx, i, size, true)) return r.error = "send post failed", r;
       }
     }
   }
-  double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-  fill_rate(r, rx ? received : sent, secs);
+  fill_rate(r, rx ? received : sent, clock.elapsed());
   return r;
 }
 
@@ -110,8 +96,8 @@ Result dpsan_rdma(MiniSwitch& sw, SOCKET a, const void* desc, unsigned desc_len,
                   uint32_t size, double seconds, unsigned window) {
   Result r{"dpsan", write ? "rdma-write" : "rdma-read", size};
   // The extension functions, through their GUIDs (spec 2.16, 2.17), as a switch gets them.
-  auto fn_write = reinterpret_cast<LPFN_WSPRDMAWRITE>(ext_fn(sw, WSAID_RDMAWRITE));
-  auto fn_read = reinterpret_cast<LPFN_WSPRDMAREAD>(ext_fn(sw, WSAID_RDMAREAD));
+  auto fn_write = reinterpret_cast<LPFN_WSPRDMAWRITE>(sw.extension(WSAID_RDMAWRITE));
+  auto fn_read = reinterpret_cast<LPFN_WSPRDMAREAD>(sw.extension(WSAID_RDMAREAD));
   if (!fn_write || !fn_read) {
     int e = 0;
     sw.proc().lpWSPCloseSocket(a, &e);
@@ -137,24 +123,19 @@ Result dpsan_rdma(MiniSwitch& sw, SOCKET a, const void* desc, unsigned desc_len,
   for (unsigned i = 0; i < window; i++)
     if (int e = start(i)) return r.error = "RDMA post failed: " + std::to_string(e), r;
   uint64_t ops = 0;
-  auto t0 = Clock::now(), last = t0;
-  auto end = t0 + std::chrono::duration<double>(seconds);
-  for (unsigned iter = 0;; iter++) {
-    if ((iter & 63) == 0) {
-      auto now = Clock::now();
-      if (now >= end) break;
-      if (now - last > std::chrono::seconds(10)) return r.error = "no completion within 10 s", r;
-    }
+  RunClock clock(seconds);
+  for (;;) {
+    RunClock::State st = clock.check(ops);
+    if (st == RunClock::kEnd) break;
+    if (st == RunClock::kStalled) return r.error = "no completion within 10 s", r;
     for (unsigned i = 0; i < window; i++) {
       if (!done(loc.ov[i])) continue;
       if (loc.ov[i].OffsetHigh) return r.error = "RDMA failed: " + std::to_string(loc.ov[i].OffsetHigh), r;
       ops++;
-      last = Clock::now();
       if (int e = start(i)) return r.error = "RDMA post failed: " + std::to_string(e), r;
     }
   }
-  double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-  fill_rate(r, ops, secs);
+  fill_rate(r, ops, clock.elapsed());
   return r;
 }
 

@@ -28,6 +28,7 @@
 #include "json_out.h"
 #include "kernel_tcp.h"
 #include "kernel_udp.h"
+#include "ops.h"
 #include "perf_server.h"
 #include "two_process.h"
 
@@ -176,19 +177,9 @@ class LayoutRunner {
 
   /** The in-process RDMA target: a region of `bytes` registered on socket b. */
   std::string local_rdma_region(SOCKET b, uint32_t bytes, RdmaReply* reply) {
-    GUID id = WSAID_REGISTERRDMAMEMORY;
-    void* fn = nullptr;
-    DWORD got = 0;
-    int e = 0;
-    sw_.proc().lpWSPIoctl(0, SIO_GET_EXTENSION_FUNCTION_POINTER, &id, sizeof id, &fn, sizeof fn,
-                          &got, nullptr, nullptr, nullptr, &e);
-    auto reg = reinterpret_cast<LPFN_WSPREGISTERRDMAMEMORY>(fn);
     region_.reset(new char[bytes]);
-    DWORD len = sizeof reply->desc;
-    if (reg == nullptr || reg(b, region_.get(), bytes, MEM_READWRITE, reply->desc, &len, &e) != 0)
-      return "WSPRegisterRdmaMemory: " + std::to_string(e);
-    reply->desc_len = len;
-    return "";
+    reply->desc_len = sizeof reply->desc;
+    return register_rdma(sw_, b, region_.get(), bytes, reply->desc, &reply->desc_len);
   }
 
   void counters(const std::string& what) {

@@ -55,14 +55,17 @@ int MiniSwitch::startup() {
   WSPUPCALLTABLEEX up = upcall_table();
   int rc = WSPStartupEx(MAKEWORD(2, 2), &data, &info, &up, &proc_);
   if (rc != 0) return rc;
-  GUID id = WSAID_REGISTERMEMORY;
+  register_memory = reinterpret_cast<LPFN_WSPREGISTERMEMORY>(extension(WSAID_REGISTERMEMORY));
+  return 0;
+}
+
+void* MiniSwitch::extension(GUID id) const {
   DWORD got = 0;
   int err = 0;
   void* fn = nullptr;
   proc_.lpWSPIoctl(0, SIO_GET_EXTENSION_FUNCTION_POINTER, &id, sizeof id, &fn, sizeof fn, &got,
                    nullptr, nullptr, nullptr, &err);
-  register_memory = reinterpret_cast<LPFN_WSPREGISTERMEMORY>(fn);
-  return 0;
+  return fn;
 }
 
 int MiniSwitch::cleanup() {

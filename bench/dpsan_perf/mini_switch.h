@@ -34,6 +34,8 @@ class MiniSwitch {
   int startup();
   int cleanup();
   const WSPPROC_TABLE& proc() const { return proc_; }
+  /** An extension function through its GUID (SIO_GET_EXTENSION_FUNCTION_POINTER). nullptr if none. */
+  void* extension(GUID id) const;
   LPFN_WSPREGISTERMEMORY register_memory = nullptr;
 
   /**

@@ -38,6 +38,39 @@ inline bool wait_for(WSAOVERLAPPED& ov, double seconds) {
   return true;
 }
 
+/**
+ * The clock of a timed run that polls completions: its end, and a bound on how long it may go
+ * without one (a peer that died would otherwise hold it for ever). Looks at the clock on every
+ * 64th check only.
+ */
+class RunClock {
+ public:
+  explicit RunClock(double seconds)
+      : t0_(Clock::now()), end_(t0_ + std::chrono::duration_cast<Clock::duration>(
+                                          std::chrono::duration<double>(seconds))),
+        last_(t0_) {}
+  enum State { kGoOn, kEnd, kStalled };
+  /** `completed`: the run's completions so far. */
+  State check(uint64_t completed) {
+    if ((++calls_ & 63) != 0) return kGoOn;
+    auto now = Clock::now();
+    if (now >= end_) return kEnd;
+    if (completed != last_count_) {
+      last_count_ = completed;
+      last_ = now;
+    } else if (now - last_ > std::chrono::seconds(10)) {
+      return kStalled;
+    }
+    return kGoOn;
+  }
+  double elapsed() const { return std::chrono::duration<double>(Clock::now() - t0_).count(); }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point t0_, end_, last_;
+  uint64_t calls_ = 0, last_count_ = 0;
+};
+
 /** One socket's `slots` buffers of `size` bytes each, registered, with an overlapped each. */
 struct Side {
   SOCKET s;
@@ -80,6 +113,21 @@ inline void close_and_drain(MiniSwitch& sw, Side& x) {
   sw.proc().lpWSPCloseSocket(x.s, &e);
   for (auto& ov : x.ov)
     if (ov.hEvent != nullptr) wait(ov);
+}
+
+/**
+ * Register `bytes` at `buf` on socket s as a region the peer may write and read (RDMA). @return ""
+ * with its descriptor in desc (room for *desc_len bytes, then its length), or what failed.
+ */
+inline std::string register_rdma(MiniSwitch& sw, SOCKET s, char* buf, uint32_t bytes, void* desc,
+                                 uint32_t* desc_len) {
+  auto reg = reinterpret_cast<LPFN_WSPREGISTERRDMAMEMORY>(sw.extension(WSAID_REGISTERRDMAMEMORY));
+  DWORD len = *desc_len;
+  int e = 0;
+  if (reg == nullptr || reg(s, buf, bytes, MEM_READWRITE, desc, &len, &e) != 0)
+    return "WSPRegisterRdmaMemory: " + std::to_string(e);
+  *desc_len = len;
+  return "";
 }
 
 /** Closes the sides given, on any return. */

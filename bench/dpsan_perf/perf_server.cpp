@@ -42,25 +42,17 @@ void sink(MiniSwitch& sw, Side& c, uint32_t size) {
 
 /** Offer an RDMA region of window * size bytes, then wait for the connection to end. */
 void rdma_target(MiniSwitch& sw, SOCKET s, const Hello& h) {
-  GUID id = WSAID_REGISTERRDMAMEMORY;
-  void* fn = nullptr;
-  DWORD got = 0;
-  int e = 0;
-  sw.proc().lpWSPIoctl(0, SIO_GET_EXTENSION_FUNCTION_POINTER, &id, sizeof id, &fn, sizeof fn, &got,
-                       nullptr, nullptr, nullptr, &e);
-  auto reg = reinterpret_cast<LPFN_WSPREGISTERRDMAMEMORY>(fn);
   std::unique_ptr<char[]> region(new char[static_cast<size_t>(h.size) * h.window]);
   std::string err;
   Side c(sw, s, sizeof(RdmaReply), 2, &err);
   Closer closer{sw, {&c}};
   auto* reply = reinterpret_cast<RdmaReply*>(c.slot(0));
-  DWORD len = sizeof reply->desc;
-  if (!err.empty() || reg == nullptr ||
-      reg(s, region.get(), h.size * h.window, MEM_READWRITE, reply->desc, &len, &e) != 0) {
-    std::fprintf(stderr, "dpsan-perf server: RDMA registration failed: %d\n", e);
+  reply->desc_len = sizeof reply->desc;
+  if (err.empty()) err = register_rdma(sw, s, region.get(), h.size * h.window, reply->desc, &reply->desc_len);
+  if (!err.empty()) {
+    std::fprintf(stderr, "dpsan-perf server: %s\n", err.c_str());
     return;
   }
-  reply->desc_len = len;
   if (post(sw, c, 0, sizeof(RdmaReply), true) || post(sw, c, 1, sizeof(RdmaReply), false)) return;
   wait(c.ov[1]);  // completes (aborted) when the client closes
 }

@@ -8,6 +8,8 @@ Usage: results_md.py RESULTS.json MACHINE.env PLOT.png OUT.md"""
 import json
 import sys
 
+from plot_perf import size_label  # the same labels as the plot (same directory)
+
 # Issue 5's targets, on the embedded default layout (transport "dpsan"), as ratios in one run.
 TARGETS = [
     ("64 B ping-pong p50 at least 20x lower than kernel TCP", "pingpong", 64, "kernel-tcp", 20),
@@ -17,14 +19,6 @@ TARGETS = [
     ("1 MiB stream at least 1.5x kernel TCP's Gbit/s", "stream", 1 << 20, "kernel-tcp", 1.5),
     ("1 MiB RDMA write at least 2x kernel TCP's Gbit/s", "rdma-write", 1 << 20, "kernel-tcp", 2),
 ]
-
-
-def size_label(n):
-    if n >= 1 << 20 and n % (1 << 20) == 0:
-        return f"{n >> 20} MiB"
-    if n >= 1024 and n % 1024 == 0:
-        return f"{n >> 10} KiB"
-    return f"{n} B"
 
 
 def row(r):
