@@ -108,6 +108,11 @@ void Engine::queue_signal(SocketLink* link) {
   while (!notify.enqueue(rec)) rte_pause();  // cannot fill: sized for every request and socket
 }
 
+bool Engine::queue_close_handle(SocketLink* link) {
+  NotifyRecord rec{NotifyRecord::kCloseHandle, 0, 0, 0, link, nullptr};
+  return notify.enqueue(rec);
+}
+
 uint64_t Engine::requests_in_use() const { return rte_mempool_in_use_count(requests_); }
 
 }  // namespace dpsan::fastpath

@@ -24,7 +24,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <thread>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -186,10 +185,6 @@ int run(const Args& a) {
     o.result = "violation";
     exit_code = kViolation;
   }
-  // Known DPDK 22.11 race: a net_memif port stopped at the very moment its peer disconnects
-  // can crash the EAL interrupt thread (SIGSEGV in librte_eal). The listener lets the
-  // connector, which ends first, clean up before it does (bounded: 300 ms).
-  if (!a.listen.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(300));
   if (int rc = sw.cleanup(); rc != 0) {
     std::fprintf(stderr, "dpsan_peer: WSPCleanup failed with %d\n", rc);
     if (exit_code == kOk) {
