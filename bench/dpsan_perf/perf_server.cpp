@@ -123,8 +123,6 @@ int serve(uint32_t ip, uint16_t port, int ready_fd, int sync_fd) {
   char c;
   while (poll(&p, 1, 20000) == 1 && read(sync_fd, &c, 1) > 0) {
   }
-  // As dpsan_peer's listener: a moment more, so that the client's port is fully stopped.
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   sw.cleanup();
   return 0;
 }

@@ -34,8 +34,8 @@ struct RdmaReply {
 /**
  * Run the server role (started before any WSPStartupEx of this process, with DPSAN_CONFIG set):
  * start up, listen on ip:port, write "ready\n" to ready_fd, serve until a kQuit Hello, then wait
- * for EOF on sync_fd (the client has cleaned up: DPDK 22.11's net_memif must see the client go
- * first, README "Known problems") and clean up. @return the process exit status.
+ * (20 s at most) for EOF on sync_fd, the client's sign that it has cleaned up, and clean up: the
+ * server's port outlives the client's. @return the process exit status.
  */
 int serve(uint32_t ip, uint16_t port, int ready_fd, int sync_fd);
 
