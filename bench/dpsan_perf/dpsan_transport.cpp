@@ -31,8 +31,9 @@ Result dpsan_pingpong(MiniSwitch& sw, SOCKET a, SOCKET b, uint32_t size, double 
   if (!err.empty()) return r.error = err, r;
   std::vector<uint64_t> rtts;
   rtts.reserve(1 << 20);
-  auto end = Clock::now() + std::chrono::duration<double>(seconds);
-  for (unsigned i = 0; Clock::now() < end && rtts.size() < (8u << 20); i++) {
+  auto start = Clock::now();
+  auto end = start + std::chrono::duration<double>(seconds);
+  for (unsigned i = 0; (Clock::now() < end || rtts.empty()) && rtts.size() < (8u << 20); i++) {
     unsigned tx = 1 + (i & 1);
     if (ca.ov[tx].hEvent) wait(ca.ov[tx]);
     if (cb && cb->ov[tx].hEvent) wait(cb->ov[tx]);
@@ -51,7 +52,7 @@ Result dpsan_pingpong(MiniSwitch& sw, SOCKET a, SOCKET b, uint32_t size, double 
     if (ca.ov[0].OffsetHigh || (cb && cb->ov[0].OffsetHigh))
       return r.error = "receive failed: " + std::to_string(ca.ov[0].OffsetHigh), r;
   }
-  fill_latency(r, rtts, seconds);
+  fill_latency(r, rtts, std::chrono::duration<double>(Clock::now() - start).count());
   return r;
 }
 

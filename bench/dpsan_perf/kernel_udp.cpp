@@ -108,8 +108,9 @@ Result udp_busy_pingpong(uint32_t size, double seconds) {
   std::vector<char> buf(size ? size : 1, 'x');
   std::vector<uint64_t> rtts;
   rtts.reserve(1 << 20);
-  auto end = Clock::now() + std::chrono::duration<double>(seconds);
-  while (Clock::now() < end && rtts.size() < (8u << 20)) {
+  auto start = Clock::now();
+  auto end = start + std::chrono::duration<double>(seconds);
+  while ((Clock::now() < end || rtts.empty()) && rtts.size() < (8u << 20)) {
     auto t0 = Clock::now();
     if (send(a, buf.data(), size, 0) < 0 || busy_recv(a, buf.data(), buf.size(), stop, t0 + std::chrono::seconds(1)) < 0) {
       r.error = "UDP send failed, or no echo within 1 s";
@@ -123,7 +124,7 @@ Result udp_busy_pingpong(uint32_t size, double seconds) {
   pthread_setaffinity_np(pthread_self(), sizeof old, &old);
   close(a);
   close(b);
-  fill_latency(r, rtts, seconds);
+  fill_latency(r, rtts, std::chrono::duration<double>(Clock::now() - start).count());
   return r;
 }
 

@@ -39,9 +39,10 @@ inline bool wait_for(WSAOVERLAPPED& ov, double seconds) {
 }
 
 /**
- * The clock of a timed run that polls completions: its end, and a bound on how long it may go
- * without one (a peer that died would otherwise hold it for ever). Looks at the clock on every
- * 64th check only.
+ * The clock of a timed run that polls completions: its end (not before the first completion, so
+ * that a descheduled run on a loaded machine still measures something), and a bound on how long
+ * it may go without one (a peer that died would otherwise hold it for ever). Looks at the clock
+ * on every 64th check only.
  */
 class RunClock {
  public:
@@ -54,7 +55,7 @@ class RunClock {
   State check(uint64_t completed) {
     if ((++calls_ & 63) != 0) return kGoOn;
     auto now = Clock::now();
-    if (now >= end_) return kEnd;
+    if (now >= end_ && completed > 0) return kEnd;
     if (completed != last_count_) {
       last_count_ = completed;
       last_ = now;

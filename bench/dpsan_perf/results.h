@@ -45,7 +45,7 @@ inline std::vector<std::pair<double, double>> cdf_points(const std::vector<uint6
   return out;
 }
 
-/** Round trips: count, rate, percentiles and CDF of the samples (ns). Sorts them. */
+/** Round trips over `seconds` (measured): count, rate, percentiles and CDF of the samples (ns). Sorts them. */
 inline void fill_latency(Result& r, std::vector<uint64_t>& rtt_ns, double seconds) {
   std::sort(rtt_ns.begin(), rtt_ns.end());
   r.messages = rtt_ns.size();
