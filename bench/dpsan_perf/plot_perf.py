@@ -45,11 +45,15 @@ def draw_throughput(ax, runs):
         if r["mode"] == "pingpong" or "error" in r:
             continue
         series.setdefault((r["transport"], r["mode"]), []).append((r["size"], r["gbps"]))
+    # One colour per transport, one marker per mode: a dozen lines stay apart.
+    transports = sorted({t for t, _ in series})
+    colour = {t: plt.get_cmap("tab10")(i % 10) for i, t in enumerate(transports)}
+    marker = {"stream": "o", "rdma-write": "s", "rdma-read": "^"}
     for (transport, mode), points in sorted(series.items()):
         points.sort()
         style = "--" if transport.startswith("kernel") else "-"
-        ax.plot([p[0] for p in points], [p[1] for p in points], style, marker="o",
-                label=f"{transport} {mode}")
+        ax.plot([p[0] for p in points], [p[1] for p in points], style, color=colour[transport],
+                marker=marker.get(mode, "o"), label=f"{transport} {mode}")
     ax.set_xscale("log", base=2)
     sizes = sorted({p[0] for points in series.values() for p in points})
     ax.set_xticks(sizes)
@@ -61,7 +65,7 @@ def draw_throughput(ax, runs):
     ax.set_title("throughput against size")
     ax.grid(True, which="both", alpha=0.3)
     if ax.lines:
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=7, ncol=2)
 
 
 def main():
