@@ -48,7 +48,9 @@ constexpr char kPrefix[] = "dpsan-";
 /**
  * Remove the runtime directories (DPDK's telemetry socket, nothing else under --in-memory or
  * --no-shconf) that earlier dpsan processes left behind, so that they do not pile up: those
- * named after a process that no longer exists. `runtime_dir` is this process's own.
+ * named after a process that no longer exists (seen from this PID namespace: processes of other
+ * PID namespaces sharing the runtime directory would need prefixes of their own, via [eal] args).
+ * `runtime_dir` is this process's own.
  */
 void sweep_dead_runtime_dirs(const std::string& runtime_dir) {
   std::string parent = runtime_dir.substr(0, runtime_dir.rfind('/'));

@@ -223,6 +223,13 @@ void keep_off_poll_cpu() {
   pthread_setaffinity_np(pthread_self(), sizeof cpus, &cpus);
 }
 
+/** A row for a layout that failed as a whole (`what`: setup or teardown). */
+Result layout_failed(const std::string& layout, const char* what, const std::string& why) {
+  Result r{transport_of(layout), what};
+  r.error = why;
+  return r;
+}
+
 /** Run one layout. @return false on a failure that is not a skip (its rows say why). */
 bool run_layout(const Options& o, MiniSwitch& sw, const std::string& layout, bool required,
                 std::vector<Result>* rows) {
@@ -234,7 +241,7 @@ bool run_layout(const Options& o, MiniSwitch& sw, const std::string& layout, boo
     std::string why = remote->start(&skip);
     if (!why.empty()) {
       std::fprintf(stderr, "dpsan-perf: layout %s %s: %s\n", layout.c_str(), skip ? "skipped" : "failed", why.c_str());
-      if (!skip) rows->push_back(Result{transport_of(layout), "setup", 0, 0, 0, 0, 0, 0, 0, 0, {}, why});
+      if (!skip) rows->push_back(layout_failed(layout, "setup", why));
       return skip;
     }
     rc = sw.startup();
@@ -246,7 +253,7 @@ bool run_layout(const Options& o, MiniSwitch& sw, const std::string& layout, boo
   if (rc != 0) {
     std::fprintf(stderr, "dpsan-perf: layout %s cannot start (WSPStartupEx %d, the line above says why)%s\n",
                  layout.c_str(), rc, required ? "" : "; its rows are left out");
-    if (required) rows->push_back(Result{transport_of(layout), "setup", 0, 0, 0, 0, 0, 0, 0, 0, {}, "WSPStartupEx " + std::to_string(rc)});
+    if (required) rows->push_back(layout_failed(layout, "setup", "WSPStartupEx " + std::to_string(rc)));
     return !required;
   }
   keep_off_poll_cpu();
@@ -264,7 +271,7 @@ bool run_layout(const Options& o, MiniSwitch& sw, const std::string& layout, boo
   }
   sw.cleanup();
   if (remote && !remote->finish()) {
-    rows->push_back(Result{transport_of(layout), "teardown", 0, 0, 0, 0, 0, 0, 0, 0, {}, "the server process failed"});
+    rows->push_back(layout_failed(layout, "teardown", "the server process failed"));
     return false;
   }
   return true;
