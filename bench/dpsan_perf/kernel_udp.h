@@ -2,9 +2,9 @@
 /**
  * @file
  * The second ping-pong baseline: kernel UDP over loopback, busy-polled. Both threads, each on a
- * CPU of its own, spin on a non-blocking recv for up to 50 us before sleeping in poll(): what
- * SO_BUSY_POLL does on a NIC queue (they ask for it too, but loopback has no NAPI queue to poll),
- * so a round trip seldom waits for a wake-up.
+ * CPU of its own, spin on a non-blocking recv (yielding between tries) for up to 1 ms before
+ * sleeping in poll(): what SO_BUSY_POLL does on a NIC queue (they ask for it too, but loopback
+ * has no NAPI queue to poll), so a round trip seldom waits for a wake-up.
  */
 #pragma once
 
