@@ -44,7 +44,8 @@ int udp_socket(sockaddr_in* bound) {
  * Busy-poll a receive the way SO_BUSY_POLL does where it works: spin on a non-blocking recv for
  * up to kBusyPollUs, then sleep in poll() until the datagram comes. The budget is longer than a
  * wake-up of an idle vCPU here (about 100 us: with 50 us both threads settled into sleeping on
- * every round trip) and keeps a spinner that lost its CPU to other work from spinning for ever. Gives up at `stop` or `give_up` (a lost datagram would otherwise stall the ping-pong).
+ * every round trip) and keeps a spinner that lost its CPU to other work from spinning for ever.
+ * Gives up at `stop` or `give_up` (a lost datagram would otherwise stall the ping-pong).
  * @return the datagram's length or -1.
  */
 ssize_t busy_recv(int fd, char* buf, size_t n, const std::atomic<bool>& stop, Clock::time_point give_up) {
