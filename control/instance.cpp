@@ -2,12 +2,14 @@
 #include "instance.h"
 
 #include <cstdio>
+#include <rte_cycles.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
 #include "eal.h"
+#include "stale_memif.h"
 #include "fastpath/poll_core.h"
 #include "fastpath/port/port.h"
 #include "fastpath/port/uring_port.h"
@@ -102,6 +104,8 @@ fastpath::Port* Instance::open_port(const PortConfig& p, std::string* err) {
     case PortConfig::Kind::kRingPair:
       return fastpath::ring_pair_port_open(p.pair, p.side, mbufs_, queues, err);
     case PortConfig::Kind::kDpdk:
+      if (std::string gone = remove_stale_memif_socket(p.device); !gone.empty())
+        std::fprintf(stderr, "dpsan: removed the stale memif socket %s (no process listens on it)\n", gone.c_str());
       return fastpath::probe_port_open(p.device, mbufs_, queues, err);
     case PortConfig::Kind::kUring: {
       fastpath::UringPortConfig u;
@@ -138,6 +142,20 @@ void Instance::stop_lcores() {
   lcores_running_ = false;
 }
 
+void Instance::release_zero_copy() {
+  // An aborted zero-copy operation completes when the last frame pointing into the switch's
+  // memory is freed (R19, fastpath/zerocopy.h); frames the ports still hold are freed here. A
+  // device may free what it sent a little later: wait for it, bounded.
+  unsigned n = engine_->core_count();
+  for (unsigned ms = 0; ms < 1000; ms++) {
+    for (unsigned i = 0; i < n; i++) engine_->core(i).release_frames_quiesced();
+    if (engine_->zc_waiting.load(std::memory_order_acquire) == 0) return;
+    rte_delay_us_sleep(1000);
+  }
+  std::fprintf(stderr, "dpsan: final cleanup: %llu zero-copy operation(s) still held by a port\n",
+               static_cast<unsigned long long>(engine_->zc_waiting.load()));
+}
+
 void Instance::teardown(const TeardownHooks& hooks) {
   // (1) was done by the provider: the engine is stopping and no SPI call is inside.
   // (2) Quiesce: after this grace period no poll loop holds a request, a connection or a
@@ -150,6 +168,7 @@ void Instance::teardown(const TeardownHooks& hooks) {
   // (4) Abort every in-flight operation exactly once, resources first (R12, R13); then let the
   //     notifier deliver every abort before any handle is closed (R25, R26).
   for (unsigned i = 0; i < n; i++) engine_->core(i).abort_all_quiesced();
+  release_zero_copy();
   notifier_.wait_drained();
   // (5) One WPUCloseSocketHandle per socket, as its last upcall (R15).
   hooks.close_all_sockets(this);

@@ -32,6 +32,7 @@ void add_core(const fastpath::CoreStats& c, DPSAN_STATS& st) {
   st.drops_duplicate += c.drops_duplicate.get();
   st.rdma_registrations += c.rdma_regions.get();
   st.rdma_denied += c.rdma_denied.get();
+  st.zerocopy_frames += c.zerocopy_frames.get();
 }
 
 }  // namespace
@@ -53,6 +54,7 @@ void stats_snapshot(Instance& inst, DPSAN_STATS* out) {
   st.cache_entries = cs.entries;
   st.cache_hits = cs.hits;
   st.cache_misses = cs.misses;
+  st.zerocopy_waiting = e.zc_waiting.load(std::memory_order_relaxed);
   *out = st;
 }
 

@@ -25,6 +25,7 @@ void packets(Instance&, const DPSAN_STATS& s, rte_tel_data* d) {
   add(d, "arp_tx", s.arp_tx);
   add(d, "arp_rx", s.arp_rx);
   add(d, "handoffs", s.handoffs);
+  add(d, "zerocopy_frames", s.zerocopy_frames);
 }
 
 void reliability(Instance&, const DPSAN_STATS& s, rte_tel_data* d) {
@@ -57,9 +58,13 @@ void drops(Instance& inst, const DPSAN_STATS& s, rte_tel_data* d) {
   add(d, "tx_dropped", tx_dropped);
 }
 
-/** Operations by state: posted and not yet completed, completed with the upcall still queued. */
+/**
+ * Operations by state: posted and not yet completed; ended, their buffer still held by frames
+ * sent zero-copy; completed with the upcall still queued.
+ */
 void ops(Instance&, const DPSAN_STATS& s, rte_tel_data* d) {
   add(d, "in_flight", s.ops_in_flight);
+  add(d, "awaiting_buffer_release", s.zerocopy_waiting);
   add(d, "awaiting_upcall", s.pending_upcalls);
   add(d, "connections", s.connections);
   add(d, "registrations", s.registrations);

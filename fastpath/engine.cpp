@@ -77,6 +77,11 @@ bool Engine::post(Request* r) { return cores_[r->link->core]->post(r); }
 bool Engine::post_to(unsigned core, Request* r) { return cores_[core]->post(r); }
 
 void Engine::finish(Request* r, uint32_t error, uint32_t bytes) {
+  if (r->zc.on && zc_settle(r, error, bytes)) return;  // R19: published at the last release
+  publish(r, error, bytes);
+}
+
+void Engine::publish(Request* r, uint32_t error, uint32_t bytes) {
   OvView* ov = r->ov;
   SocketLink* link = r->link;
   for (unsigned i = 0; i < r->nsge; i++)

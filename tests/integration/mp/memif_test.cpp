@@ -83,7 +83,7 @@ void run_memif_pair(const char* tag, const Exchange& x, const std::vector<std::s
 }  // namespace
 
 TEST(Memif, R40_TwoProcessesMixedSizesEveryMessageOnceInOrder) {
-  run_memif_pair("memif-mixed", {{"--conns", "8", "--messages", "400", "--min-size", "1", "--max-size", "65536",
+  run_memif_pair("memif-mixed", {{"--conns", "8", "--messages", "400", "--min-size", "1", "--max-size", "65536", "--rdma",
                                   "--seed", "11", "--timeout-s", "60"},
                                  8, 400, 60});
 }
