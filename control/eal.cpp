@@ -1,14 +1,21 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "eal.h"
 
+#include <cerrno>
+#include <cstring>
+#include <csignal>
+#include <cstdlib>
+#include <dirent.h>
 #include <fstream>
 #include <pthread.h>
 #include <sched.h>
+#include <unistd.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
 
 #include "fastpath/tsan.h"
+#include "telemetry.h"
 
 namespace dpsan::control {
 
@@ -35,6 +42,41 @@ bool hugepages_usable() {
   while (std::getline(mounts, line))
     if (line.find(" hugetlbfs ") != std::string::npos) return true;
   return false;
+}
+
+constexpr char kPrefix[] = "dpsan-";
+
+/**
+ * Remove the runtime directories (DPDK's telemetry socket, nothing else under --in-memory or
+ * --no-shconf) that earlier dpsan processes left behind, so that they do not pile up: those
+ * named after a process that no longer exists (seen from this PID namespace: processes of other
+ * PID namespaces sharing the runtime directory would need prefixes of their own, via [eal] args).
+ * `runtime_dir` is this process's own.
+ */
+void sweep_dead_runtime_dirs(const std::string& runtime_dir) {
+  std::string parent = runtime_dir.substr(0, runtime_dir.rfind('/'));
+  DIR* d = opendir(parent.c_str());
+  if (d == nullptr) return;
+  for (int n = 0; n < 4096; n++) {  // bounded: a runtime directory holds few entries
+    dirent* e = readdir(d);
+    if (e == nullptr) break;
+    if (std::strncmp(e->d_name, kPrefix, sizeof kPrefix - 1) != 0) continue;
+    char* end = nullptr;
+    long pid = std::strtol(e->d_name + sizeof kPrefix - 1, &end, 10);
+    if (pid <= 0 || *end != '\0' || kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH)
+      continue;
+    std::string dir = parent + "/" + e->d_name;
+    if (DIR* sub = opendir(dir.c_str())) {
+      for (int k = 0; k < 64; k++) {
+        dirent* f = readdir(sub);
+        if (f == nullptr) break;
+        if (f->d_name[0] != '.') unlink((dir + "/" + f->d_name).c_str());
+      }
+      closedir(sub);
+    }
+    rmdir(dir.c_str());
+  }
+  closedir(d);
 }
 
 }  // namespace
@@ -65,12 +107,14 @@ bool eal_init_once(const Config& cfg, EalInfo* info, std::string* error) {
   }
 
   g_info.hugepages = !cfg.force_no_huge && hugepages_usable();
+  // A prefix per process: nothing is shared between processes, and each has its own telemetry
+  // socket (<runtime dir>/dpsan-<pid>/dpdk_telemetry.v2), which with one shared prefix would
+  // collide and fail the second process's rte_eal_init. A killed process leaves only that
+  // directory, named after a PID no other live process has, so it cannot stop the next one
+  // (R22); the next process removes it (sweep_dead_runtime_dirs).
   std::vector<std::string> args = {"dpsan", "--lcores=" + lcores, "--main-lcore=0",
-                                   "--no-telemetry", "--log-level=lib.*:error",
-                                   // One prefix serves every process: nothing is shared between
-                                   // them, so a killed process leaves no files behind that could
-                                   // stop the next one (R22).
-                                   "--file-prefix=dpsan"};
+                                   "--log-level=lib.*:error",
+                                   "--file-prefix=" + std::string(kPrefix) + std::to_string(getpid())};
   // PCI devices are used only when a port names one; vdevs are probed later (rte_dev_probe).
   bool pci = false;
   for (const PortConfig& p : cfg.ports) {
@@ -99,6 +143,9 @@ bool eal_init_once(const Config& cfg, EalInfo* info, std::string* error) {
     return false;
   }
   fastpath::tsan_annotate_mempools();  // build-tsan only: DPDK's pools are invisible to TSan
+  sweep_dead_runtime_dirs(rte_eal_get_runtime_dir());
+  // Without telemetry (an --no-telemetry in eal_args) the commands are registered but unreachable.
+  telemetry_register();
   g_ok = true;
   *info = g_info;
   return true;

@@ -10,6 +10,7 @@ PACKAGES=(
   libtoml11-dev libcli11-dev
   clang libclang-rt-14-dev
   iproute2 ethtool            # network namespaces and veth pairs of the tests
+  python3-matplotlib          # dpsan-perf --plot (bench/dpsan_perf/plot_perf.py)
 )
 
 missing=()

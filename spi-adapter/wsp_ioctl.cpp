@@ -1,13 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /** @file WSPIoctl, WSPGetSockOpt, WSPSetSockOpt, WSPGetQOSByName, WSPDuplicateSocket. */
 #include <cstring>
-#include <iterator>
 
 #include <dpsan/dpsan_stats.h>
 
 #include "control/provider.h"
-#include "fastpath/poll_core.h"
-#include "fastpath/port/port.h"
+#include "control/stats_snapshot.h"
 #include "socket_table.h"
 #include "validate.h"
 #include "wsp.h"
@@ -17,46 +15,8 @@ namespace dpsan::spi {
 namespace {
 
 void fill_stats(control::Instance* inst, DPSAN_STATS* out) {
-  fastpath::Engine& e = inst->engine();
-  DPSAN_STATS st{};
-  st.ops_in_flight = e.requests_in_use();
-  st.sockets_open = SocketTable::get().open_count();
-  st.registrations = e.mrs.live();
-  st.mbufs_in_use = rte_mempool_in_use_count(e.mbuf_pool());
-  st.pending_upcalls = e.notify.count();
-  st.poll_cores = e.core_count();
-  for (unsigned i = 0; i < e.core_count(); i++) {
-    const fastpath::CoreStats& c = e.core(i).stats();
-    st.connections += c.conns.get();
-    st.packets_tx += c.packets_tx.get();
-    st.packets_rx += c.packets_rx.get();
-    st.bytes_tx += c.bytes_tx.get();
-    st.bytes_rx += c.bytes_rx.get();
-    for (size_t k = 0; k < std::size(c.drops); k++) {
-      st.drops_bad_packet += c.drops[k].get();
-      if (k < std::size(st.drops_by_reason)) st.drops_by_reason[k] += c.drops[k].get();
-    }
-    st.drops_not_ours += c.drops_not_ours.get();
-    st.arp_rx += c.arp_rx.get();
-    st.arp_tx += c.arp_tx.get();
-    st.handoffs += c.handoffs.get();
-    st.drops_no_conn += c.drops_no_conn.get();
-    st.credit_stalls += c.credit_stalls.get();
-    st.retransmits += c.retransmits.get();
-    st.drops_duplicate += c.drops_duplicate.get();
-    st.rdma_registrations += c.rdma_regions.get();
-    st.rdma_denied += c.rdma_denied.get();
-    st.zerocopy_frames += c.zerocopy_frames.get();
-  }
-  st.neighbours = e.neighbours.size();
-  st.ports = e.port_count();
-  for (unsigned i = 0; i < e.port_count(); i++) st.faults_injected += e.port(i)->faults_injected();
-  fastpath::RegCache::Stats cs = e.reg_cache.stats();
-  st.cache_entries = cs.entries;
-  st.cache_hits = cs.hits;
-  st.cache_misses = cs.misses;
-  st.zerocopy_waiting = e.zc_waiting.load(std::memory_order_relaxed);
-  *out = st;
+  out->sockets_open = SocketTable::get().open_count();
+  control::stats_snapshot(*inst, out);
 }
 
 int query_stats(LPVOID out, DWORD cb, LPDWORD returned, LPINT lpErrno) {

@@ -59,8 +59,9 @@ Result tcp_pingpong(uint32_t size, double seconds) {
   });
   std::vector<char> buf(size, 'x');
   std::vector<uint64_t> rtts;
-  auto end = Clock::now() + std::chrono::duration<double>(seconds);
-  while (Clock::now() < end) {
+  auto start = Clock::now();
+  auto end = start + std::chrono::duration<double>(seconds);
+  while (Clock::now() < end || rtts.empty()) {
     auto t0 = Clock::now();
     if (!io_all(a, buf.data(), size, true) || !io_all(a, buf.data(), size, false)) break;
     rtts.push_back(static_cast<uint64_t>(
@@ -70,7 +71,7 @@ Result tcp_pingpong(uint32_t size, double seconds) {
   echo.join();
   close(a);
   close(b);
-  fill_latency(r, rtts, seconds);
+  fill_latency(r, rtts, std::chrono::duration<double>(Clock::now() - start).count());
   return r;
 }
 
@@ -90,9 +91,12 @@ Result tcp_stream(uint32_t size, double seconds) {
   uint64_t n = 0;
   auto t0 = Clock::now();
   auto end = t0 + std::chrono::duration<double>(seconds);
-  while (Clock::now() < end && io_all(b, buf.data(), size, false)) n++;
+  while ((Clock::now() < end || n == 0) && io_all(b, buf.data(), size, false)) n++;
   double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   stop.store(true);
+  // The sender may be blocked in send() on a full window that nobody reads any more: shutting
+  // its own socket down wakes it (EPIPE).
+  shutdown(a, SHUT_RDWR);
   shutdown(b, SHUT_RDWR);
   sender.join();
   close(a);

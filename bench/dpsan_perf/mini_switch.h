@@ -34,6 +34,8 @@ class MiniSwitch {
   int startup();
   int cleanup();
   const WSPPROC_TABLE& proc() const { return proc_; }
+  /** An extension function through its GUID (SIO_GET_EXTENSION_FUNCTION_POINTER). nullptr if none. */
+  void* extension(GUID id) const;
   LPFN_WSPREGISTERMEMORY register_memory = nullptr;
 
   /**
@@ -44,6 +46,24 @@ class MiniSwitch {
   std::string connect_pair(uint16_t port, SOCKET* client, SOCKET* server,
                            uint32_t server_ip = htonl(INADDR_LOOPBACK),
                            uint32_t client_ip = htonl(INADDR_LOOPBACK));
+
+  /*
+   * The same steps one end at a time, for ends in two processes. Addresses in network order.
+   */
+  /** A listener on ip:port that signals `ev` on FD_ACCEPT. @return "" or what failed. */
+  std::string listen(uint32_t ip, uint16_t port, Event* ev, SOCKET* listener);
+  /** Accept one connection, waiting up to timeout_ms for it. @return "" or what failed. */
+  std::string accept(SOCKET listener, Event* ev, int timeout_ms, SOCKET* s);
+  /**
+   * Start a connect from client_ip to server_ip:port; FD_CONNECT will signal `ev`.
+   * @return 0 with *s connecting, or the WSA code (no socket is left open).
+   */
+  int connect_start(uint32_t server_ip, uint16_t port, uint32_t client_ip, Event* ev, SOCKET* s);
+  /**
+   * Wait up to timeout_ms for the FD_CONNECT of connect_start; `ev` is released either way.
+   * @return 0 (connected), or the WSA code (the socket is then closed).
+   */
+  int connect_finish(SOCKET s, Event* ev, int timeout_ms);
 
  private:
   WSPPROC_TABLE proc_{};

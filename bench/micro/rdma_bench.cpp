@@ -23,15 +23,6 @@ namespace {
 using dpsan::perf::MiniSwitch;
 constexpr size_t kMax = 16u << 20;
 
-void* ext_fn(MiniSwitch& sw, GUID id) {
-  void* fn = nullptr;
-  DWORD got = 0;
-  int e = 0;
-  sw.proc().lpWSPIoctl(0, SIO_GET_EXTENSION_FUNCTION_POINTER, &id, sizeof id, &fn, sizeof fn, &got,
-                       nullptr, nullptr, nullptr, &e);
-  return fn;
-}
-
 DPSAN_STATS stats(MiniSwitch& sw) {
   DPSAN_STATS st{};
   DWORD got = 0;
@@ -51,10 +42,10 @@ void run(benchmark::State& state, bool write) {
   }
   SOCKET c = INVALID_SOCKET, s = INVALID_SOCKET;
   std::string why = sw.connect_pair(port++, &c, &s);
-  auto reg_rdma = reinterpret_cast<LPFN_WSPREGISTERRDMAMEMORY>(ext_fn(sw, WSAID_REGISTERRDMAMEMORY));
+  auto reg_rdma = reinterpret_cast<LPFN_WSPREGISTERRDMAMEMORY>(sw.extension(WSAID_REGISTERRDMAMEMORY));
   const GUID wr = WSAID_RDMAWRITE, rd = WSAID_RDMAREAD;
   // WSPRdmaRead has the same signature as WSPRdmaWrite.
-  auto op = reinterpret_cast<LPFN_WSPRDMAWRITE>(ext_fn(sw, write ? wr : rd));
+  auto op = reinterpret_cast<LPFN_WSPRDMAWRITE>(sw.extension(write ? wr : rd));
   std::unique_ptr<char[]> local(new char[kMax]), remote(new char[kMax]);
   std::memset(local.get(), 1, kMax);
   std::memset(remote.get(), 2, kMax);
