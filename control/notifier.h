@@ -36,6 +36,8 @@ class Notifier {
  private:
   void run();
   void deliver(const fastpath::NotifyRecord& r);
+  /** Sleep until a producer queues a record (or stop(), or at most 50 ms). */
+  void long_sleep();
 
   fastpath::Engine* e_ = nullptr;
   const std::atomic<const WSPUPCALLTABLEEX*>* upcalls_ = nullptr;

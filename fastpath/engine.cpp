@@ -5,7 +5,10 @@
 #include <cstring>
 #include <rte_cycles.h>
 #include <rte_errno.h>
+#include <linux/futex.h>
 #include <rte_pause.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "poll_core.h"
 #include "port/port.h"
@@ -82,6 +85,10 @@ void Engine::finish(Request* r, uint32_t error, uint32_t bytes) {
   for (unsigned i = 0; i < r->nsge; i++)
     if (r->sge[i].mr != kMrNone) mrs.release(r->sge[i].mr);
   request_put(r);  // R13: the provider's resources go first
+  publish(ov, link, error, bytes);
+}
+
+void Engine::publish(OvView* ov, SocketLink* link, uint32_t error, uint32_t bytes) {
   if (ov_poll_mode(ov)) {
     ov_publish_in_place(ov, error, bytes, 0);  // R34: no upcall
     return;
@@ -91,6 +98,29 @@ void Engine::finish(Request* r, uint32_t error, uint32_t bytes) {
   link->pending_upcalls.fetch_add(1, std::memory_order_acq_rel);
   NotifyRecord rec{NotifyRecord::kComplete, error, bytes, 0, link, ov};
   while (!notify.enqueue(rec)) rte_pause();  // cannot fill: sized for every request
+  wake_notifier_if_asleep();
+}
+
+void Engine::finish_burst(const Done* d, unsigned n) {
+  constexpr unsigned kChunk = 64;
+  while (n) {
+    unsigned k = n < kChunk ? n : kChunk;
+    void* reqs[kChunk];
+    OvView* ovs[kChunk];
+    SocketLink* links[kChunk];
+    for (unsigned i = 0; i < k; i++) {
+      Request* r = d[i].r;
+      ovs[i] = r->ov;
+      links[i] = r->link;
+      for (unsigned j = 0; j < r->nsge; j++)
+        if (r->sge[j].mr != kMrNone) mrs.release(r->sge[j].mr);
+      reqs[i] = r;
+    }
+    rte_mempool_put_bulk(requests_, reqs, k);  // R13: the provider's resources go first
+    for (unsigned i = 0; i < k; i++) publish(ovs[i], links[i], d[i].error, d[i].bytes);
+    d += k;
+    n -= k;
+  }
 }
 
 void Engine::record_event(SocketLink* link, uint32_t bit, int32_t error) {
@@ -106,6 +136,12 @@ void Engine::queue_signal(SocketLink* link) {
   link->pending_upcalls.fetch_add(1, std::memory_order_acq_rel);
   NotifyRecord rec{NotifyRecord::kSignalEvent, 0, 0, 0, link, nullptr};
   while (!notify.enqueue(rec)) rte_pause();  // cannot fill: sized for every request and socket
+  wake_notifier_if_asleep();
+}
+
+void Engine::wake_notifier() {
+  if (notifier_asleep.exchange(0, std::memory_order_acq_rel) != 0)
+    syscall(SYS_futex, &notifier_asleep, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
 }
 
 uint64_t Engine::requests_in_use() const { return rte_mempool_in_use_count(requests_); }

@@ -90,6 +90,19 @@ class Engine {
    */
   void finish(Request* r, uint32_t error, uint32_t bytes);
 
+  /** One operation's result, waiting in a poll core's completion burst. */
+  struct Done {
+    Request* r;
+    uint32_t error, bytes;
+  };
+  /**
+   * finish() for a burst: every request's registration uses and the requests themselves go
+   * back first (one bulk put to the pool), then every result is published in order. The same
+   * R13 order as finish(), with one pass over the shared pool and registration lines per
+   * burst instead of one per operation. Callers as finish().
+   */
+  void finish_burst(const Done* d, unsigned n);
+
   const EngineConfig& config() const { return cfg_; }
   PollCore& core(unsigned i) { return *cores_[i]; }
   unsigned core_count() const { return cfg_.cores; }
@@ -128,6 +141,21 @@ class Engine {
   rte_mempool* pending_pool() const { return pendings_; }
 
   ElemRing<NotifyRecord> notify;   ///< MPSC: producers = cores and control, consumer = notifier
+  /// 1 while the notifier is in its long sleep (a futex wait on this word, Notifier::run).
+  std::atomic<uint32_t> notifier_asleep{0};
+  /**
+   * Wake the notifier if it is in its long sleep. Producers call it after queuing a record:
+   * a fence and a load while the notifier is awake, one futex wake per idle period otherwise.
+   * That system call on the poll core's path is the price of a notifier that does not wake
+   * every 20 us while idle: on a 2-CPU machine those wake-ups preempted the app thread or the
+   * poll core 50,000 times a second (bench/PROFILE.md).
+   */
+  void wake_notifier_if_asleep() {
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // Dekker with Notifier::long_sleep
+    if (notifier_asleep.load(std::memory_order_relaxed) != 0) wake_notifier();
+  }
+  /** Wake the notifier whatever it is doing (stop, or a record for it). Any thread. */
+  void wake_notifier();
   ListenerTable listeners;
   MrTable mrs;
   NeighbourTable neighbours;       ///< shared by the cores: ARP learns, connects look up
@@ -137,6 +165,9 @@ class Engine {
   rte_rcu_qsbr* qsbr = nullptr;    ///< readers: cores 0..n-1, the notifier as thread n
 
  private:
+  /** Publish a result whose request is already released: in place, or to the notifier. */
+  void publish(OvView* ov, SocketLink* link, uint32_t error, uint32_t bytes);
+
   EngineConfig cfg_;
   Port* ports_[kMaxPorts] = {};
   rte_mempool* mbufs_ = nullptr;

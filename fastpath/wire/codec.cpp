@@ -35,6 +35,25 @@ bool segment_fits(const Fields& f, uint16_t len) {
   return true;
 }
 
+/**
+ * A packed DATA payload (header.h, kPacked) holds exactly msg_len messages, each a be32 length
+ * and that many bytes, and nothing after them. Each message takes at least 4 bytes, so the
+ * walk ends within payload_len / 4 steps whatever msg_len says.
+ */
+bool packed_fits(const Fields& f, const uint8_t* payload, uint16_t len) {
+  if (f.flags != (kFirst | kLast | kPacked) || f.msg_offset != 0 || f.msg_len == 0) return false;
+  uint32_t off = 0;
+  for (uint32_t i = 0; i < f.msg_len; i++) {
+    if (len - off < kPackedLenBytes) return false;
+    const uint8_t* p = payload + off;
+    uint32_t n = uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
+    off += kPackedLenBytes;
+    if (n > len - off) return false;
+    off += n;
+  }
+  return off == len;
+}
+
 }  // namespace
 
 namespace {
@@ -171,6 +190,10 @@ DecodeStatus decode(const uint8_t* data, size_t len, Frame* out) {
       if (payload_len != sizeof(ConnectBody)) return DecodeStatus::kBadBody;
       break;
     case kData:
+      if ((f.flags & kPacked) ? !packed_fits(f, payload, payload_len)
+                              : !segment_fits(f, payload_len))
+        return DecodeStatus::kBadBody;
+      break;
     case kRdmaReadResp:
       if (!segment_fits(f, payload_len)) return DecodeStatus::kBadBody;
       break;
