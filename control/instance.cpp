@@ -80,7 +80,7 @@ bool Instance::bring_up(const Config& cfg, std::string* error) {
   }
   for (const PortConfig& p : cfg_.ports)
     for (const Neighbour& n : p.neighbours) engine_->neighbours.add_static(n.ipv4, n.mac);
-  notifier_.start(engine_.get(), upcalls_, cfg_.engine.cores);
+  notifier_.start(engine_.get(), upcalls_, cfg_.engine.cores, this);
   notifier_running_ = true;
   for (unsigned i = 0; i < lcores_.size(); i++) {
     if (rte_eal_remote_launch(poll_main, &engine_->core(i), lcores_[i]) != 0) {

@@ -12,6 +12,10 @@ namespace dpsan::control {
 
 namespace {
 thread_local bool t_is_notifier = false;
+/** Set by stop() on the notifier thread: the instance is being freed under the current upcall,
+ *  so once it returns the thread touches nothing (not even `this`) and leaves. */
+thread_local bool t_orphaned = false;
+std::atomic<Notifier::CloseHandleFn> g_on_close{nullptr};
 
 void short_sleep(long ns) {
   timespec ts{0, ns};
@@ -38,9 +42,12 @@ void Notifier::long_sleep() {
 
 bool Notifier::on_notifier_thread() { return t_is_notifier; }
 
+void Notifier::set_close_handler(CloseHandleFn fn) { g_on_close.store(fn); }
+
 void Notifier::start(fastpath::Engine* e, const std::atomic<const WSPUPCALLTABLEEX*>* upcalls,
-                     unsigned qsbr_id) {
+                     unsigned qsbr_id, void* owner) {
   e_ = e;
+  owner_ = owner;
   upcalls_ = upcalls;
   qsbr_id_ = qsbr_id;
   exit_.store(false);
@@ -48,13 +55,23 @@ void Notifier::start(fastpath::Engine* e, const std::atomic<const WSPUPCALLTABLE
 }
 
 void Notifier::stop() {
+  if (on_notifier_thread()) {  // a final WSPCleanup made inside an upcall: we cannot join ourselves
+    drain_here();
+    exit_.store(true, std::memory_order_release);
+    rte_rcu_qsbr_thread_offline(e_->qsbr, qsbr_id_);
+    rte_rcu_qsbr_thread_unregister(e_->qsbr, qsbr_id_);
+    thread_.detach();
+    t_orphaned = true;
+    return;
+  }
   wait_drained();
   exit_.store(true, std::memory_order_seq_cst);
   e_->wake_notifier();  // out of its long sleep at once: the final cleanup is timed
   if (thread_.joinable()) thread_.join();
 }
 
-void Notifier::wait_drained() const {
+void Notifier::wait_drained() {
+  if (on_notifier_thread()) return drain_here();
   // busy_ is raised before each dequeue, so "ring empty and not busy" means delivered.
   while (!e_->notify.empty() || busy_.load(std::memory_order_seq_cst)) short_sleep(20000);
 }
@@ -63,6 +80,10 @@ void Notifier::deliver(const fastpath::NotifyRecord& r) {
   const WSPUPCALLTABLEEX* up = upcalls_->load(std::memory_order_acquire);
   fastpath::SocketLink* link = r.link;
   int err = 0;
+  if (r.kind == fastpath::NotifyRecord::kCloseHandle) {
+    g_on_close.load()(owner_, link);  // holds no pending-upcall count: nothing waits on it
+    return;
+  }
   if (r.kind == fastpath::NotifyRecord::kComplete) {
     // R35: exactly once, with the switch handle, the error and the byte count.
     up->lpWPUCompleteOverlappedRequest(static_cast<SOCKET>(link->switch_handle),
@@ -83,7 +104,25 @@ void Notifier::deliver(const fastpath::NotifyRecord& r) {
       up->lpWPUSetEvent(static_cast<WSAEVENT>(h), &err);
     e_->signalling.store(false, std::memory_order_release);
   }
+  if (t_orphaned) return;  // the final cleanup ran inside this upcall: the link is gone
   link->pending_upcalls.fetch_sub(1, std::memory_order_acq_rel);
+}
+
+bool Notifier::deliver_batch() {
+  while (batch_next_ < batch_n_) {
+    const fastpath::NotifyRecord r = batch_[batch_next_++];  // a nested drain may refill batch_
+    deliver(r);
+    if (t_orphaned) return false;
+  }
+  return true;
+}
+
+void Notifier::drain_here() {
+  do {
+    if (!deliver_batch()) return;
+    batch_next_ = 0;
+    batch_n_ = e_->notify.dequeue_burst(batch_, 64);
+  } while (batch_n_ != 0);
 }
 
 void Notifier::run() {
@@ -92,12 +131,17 @@ void Notifier::run() {
   rte_rcu_qsbr_thread_register(e_->qsbr, qsbr_id_);
   rte_rcu_qsbr_thread_online(e_->qsbr, qsbr_id_);
   unsigned idle = 0;
-  fastpath::NotifyRecord recs[64];
   while (true) {
     rte_rcu_qsbr_quiescent(e_->qsbr, qsbr_id_);
     busy_.store(true, std::memory_order_seq_cst);
-    unsigned n = e_->notify.dequeue_burst(recs, 64);
-    for (unsigned i = 0; i < n; i++) deliver(recs[i]);
+    batch_next_ = 0;
+    batch_n_ = e_->notify.dequeue_burst(batch_, 64);
+    unsigned n = batch_n_;
+    if (!deliver_batch()) {  // `this` is freed: leave without touching it
+      t_is_notifier = false;
+      t_orphaned = false;
+      return;
+    }
     busy_.store(false, std::memory_order_seq_cst);
     if (n) {
       idle = 0;

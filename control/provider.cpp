@@ -9,12 +9,23 @@
 
 namespace dpsan::control {
 
+namespace {
+/**
+ * Set while this thread runs a final cleanup. The cleanup delivers its aborts itself when it
+ * was called from inside an upcall (on the notifier thread), so a switch may call back into
+ * the lifecycle from those nested upcalls: answer at once instead of deadlocking on mu_.
+ */
+thread_local bool t_in_final_cleanup = false;
+}  // namespace
+
 Provider& Provider::get() {
   static Provider p;
   return p;
 }
 
 int Provider::startup(const WSPUPCALLTABLEEX& upcalls) {
+  // R21 would have it wait for the cleanup, which is this very thread further up the stack.
+  if (t_in_final_cleanup) return WSASYSNOTREADY;
   std::lock_guard<std::mutex> lk(mu_);  // R21: serialised after a final cleanup in progress
   // A switch supplies the same table each time: keep one copy of it. A different table gets
   // a copy of its own, kept until the final cleanup (an upcall may still be using the old one).
@@ -54,10 +65,12 @@ Instance* Provider::pin_teardown() {
 }
 
 int Provider::cleanup(const TeardownHooks& hooks) {
+  if (t_in_final_cleanup) return WSANOTINITIALISED;  // the count is already 0 (R10)
   std::lock_guard<std::mutex> lk(mu_);
   if (count_ == 0) return WSANOTINITIALISED;  // R10
   if (--count_ > 0) return 0;                 // R8: nothing else changes
   Instance* inst = instance_;
+  t_in_final_cleanup = true;
   tearing_down_.store(true, std::memory_order_seq_cst);
   // (1) Events first, and wait out a signal under way, so that nothing observable of the
   // cleanup (a refused call, an abort) can come before a late FD_ACCEPT/FD_CONNECT (R14).
@@ -81,6 +94,7 @@ int Provider::cleanup(const TeardownHooks& hooks) {
     delete old;
   }
   tearing_down_.store(false, std::memory_order_seq_cst);
+  t_in_final_cleanup = false;
   return 0;
 }
 

@@ -58,7 +58,7 @@ inline bool ov_is_done(OvView* ov) {
 
 /** What the notifier thread must do. Records are queued by value on an MPSC ring. */
 struct NotifyRecord {
-  enum Kind : uint32_t { kComplete = 1, kSignalEvent = 2 };
+  enum Kind : uint32_t { kComplete = 1, kSignalEvent = 2, kCloseHandle = 3 };
   Kind kind;
   uint32_t error;   ///< kComplete: WSA code, 0 on success
   uint32_t bytes;   ///< kComplete: bytes transferred

@@ -144,6 +144,13 @@ void Engine::wake_notifier() {
     syscall(SYS_futex, &notifier_asleep, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
 }
 
+bool Engine::queue_close_handle(SocketLink* link) {
+  NotifyRecord rec{NotifyRecord::kCloseHandle, 0, 0, 0, link, nullptr};
+  if (!notify.enqueue(rec)) return false;
+  wake_notifier_if_asleep();
+  return true;
+}
+
 uint64_t Engine::requests_in_use() const { return rte_mempool_in_use_count(requests_); }
 
 }  // namespace dpsan::fastpath

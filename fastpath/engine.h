@@ -135,6 +135,12 @@ class Engine {
   void record_event(SocketLink* link, uint32_t bit, int32_t error);
   /** Have the notifier signal the socket's event if a selected event is recorded. Any thread. */
   void queue_signal(SocketLink* link);
+  /**
+   * Have the notifier finish a socket's close (its WPUCloseSocketHandle) after every record
+   * queued so far: for a close made inside an upcall, which cannot wait for the notifier.
+   * @return false if the ring is full (the caller delivers some records and tries again).
+   */
+  bool queue_close_handle(SocketLink* link);
 
   uint64_t requests_in_use() const;
   rte_mempool* mbuf_pool() const { return mbufs_; }

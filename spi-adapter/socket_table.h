@@ -84,6 +84,11 @@ class SocketTable {
   /** Pin an open socket for one call; nullptr for any stale, closed or bogus value. */
   Socket* acquire(SOCKET s);
   void put(Socket* s) { s->refs.fetch_sub(1, std::memory_order_release); }
+  /** The socket whose `link` this is (a notifier record names a socket by its link). */
+  Socket* of_link(const fastpath::SocketLink* link) {
+    auto off = reinterpret_cast<const char*>(link) - reinterpret_cast<const char*>(&slots_[0].link);
+    return &slots_[static_cast<size_t>(off) / sizeof(Socket)];
+  }
 
   /** Every allocated slot (open or closing), for the final cleanup. */
   template <class F>

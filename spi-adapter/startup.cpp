@@ -27,6 +27,8 @@ extern "C" DPSAN_EXPORT int WSPAPI WSPStartupEx(WORD wVersionRequested, LPWSPDAT
   // Decision 4 / R3: 2.2 or higher is answered with 2.2; lower is refused, count unchanged.
   unsigned major = LOBYTE(wVersionRequested), minor = HIBYTE(wVersionRequested);
   if (major < 2 || (major == 2 && minor < 2)) return WSAVERNOTSUPPORTED;
+  static const bool registered = (dpsan::spi::register_close_handler(), true);
+  (void)registered;
   int rc = Provider::get().startup(*lpUpcallTable);
   if (rc != 0) return rc;
   lpWSPData->wVersion = MAKEWORD(2, 2);

@@ -55,6 +55,8 @@ int extension_function(const GUID& id, void** fn);
 
 /** Final cleanup steps 5 and 6 (control::TeardownHooks). */
 void close_all_sockets(control::Instance* inst);
+/** Install the notifier's close-handle step (a close made inside an upcall). */
+void register_close_handler();
 void drop_all_registrations(control::Instance* inst);
 
 }  // namespace dpsan::spi

@@ -70,11 +70,32 @@ void finish_socket(control::Instance* inst, Socket* s) {
   SocketTable::get().release(s);
 }
 
+/** The last step of a close, once no upcall for the socket can follow. Either thread. */
+void finish_close(control::Instance* inst, Socket* s, uint8_t who) {
+  uint8_t expect = 0;
+  if (s->finisher.compare_exchange_strong(expect, who, std::memory_order_acq_rel))
+    finish_socket(inst, s);
+}
+
+/** A close-handle record reached the notifier: every upcall owed for the socket is made. */
+void finish_close_on_notifier(void* owner, fastpath::SocketLink* link) {
+  finish_close(static_cast<control::Instance*>(owner), SocketTable::get().of_link(link), 1);
+}
+
 void wait_upcalls_delivered(Socket* s) {
-  // On the notifier thread (a close made from inside an upcall) the records ahead of us are
-  // the ones being delivered; waiting would wait on ourselves.
+  // On the notifier thread (inside a final cleanup made from an upcall) everything queued was
+  // just delivered by this thread, and the upcalls still counted are the ones it is inside.
   if (control::Notifier::on_notifier_thread()) return;
   while (s->link.pending_upcalls.load(std::memory_order_acquire) != 0) nap_us(20);
+}
+
+/**
+ * A close made inside an upcall runs on the notifier thread, so it cannot wait for the
+ * socket's aborts to be delivered: it queues the WPUCloseSocketHandle behind them (R26). The
+ * ring is sized for every request and socket; if it is full anyway, deliver some and retry.
+ */
+void finish_close_later(control::Instance* inst, Socket* s) {
+  while (!inst->engine().queue_close_handle(&s->link)) inst->notifier().wait_drained();
 }
 
 }  // namespace
@@ -115,11 +136,13 @@ int WSPCloseSocket(SOCKET sock, LPINT lpErrno) {
     }
     nap_us(5);
   }
-  wait_upcalls_delivered(s);
-  uint8_t expect = 0;
   SocketTable::get().put(s);
-  if (!s->finisher.compare_exchange_strong(expect, 1, std::memory_order_acq_rel)) return 0;
-  finish_socket(inst, s);
+  if (control::Notifier::on_notifier_thread()) {
+    finish_close_later(inst, s);
+    return 0;
+  }
+  wait_upcalls_delivered(s);
+  finish_close(inst, s, 1);
   return 0;
 }
 
@@ -134,6 +157,8 @@ void close_all_sockets(control::Instance* inst) {
     finish_socket(inst, &s);  // R15: one WPUCloseSocketHandle, the last upcall for it
   });
 }
+
+void register_close_handler() { control::Notifier::set_close_handler(finish_close_on_notifier); }
 
 void drop_all_registrations(control::Instance* inst) {
   inst->engine().mrs.destroy_all();

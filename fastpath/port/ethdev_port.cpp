@@ -2,7 +2,11 @@
 #include "ethdev_port.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <ctime>
 #include <map>
+#include <rte_alarm.h>
 #include <rte_bus.h>
 #include <rte_dev.h>
 #include <rte_errno.h>
@@ -25,6 +29,75 @@ std::string errstr(const char* what, int rc) {
   return std::string(what) + ": " + rte_strerror(rc < 0 ? -rc : rc);
 }
 
+/** A stop handed to the EAL interrupt thread. */
+struct InterruptThreadStop {
+  uint16_t port;
+  std::atomic<bool> done{false};
+};
+
+void stop_from_alarm(void* arg) {
+  auto* call = static_cast<InterruptThreadStop*>(arg);
+  rte_eth_dev_stop(call->port);
+  call->done.store(true, std::memory_order_release);
+}
+
+bool is_memif(uint16_t port) {
+  rte_eth_dev_info info{};
+  return rte_eth_dev_info_get(port, &info) == 0 && info.driver_name != nullptr &&
+         std::strcmp(info.driver_name, "net_memif") == 0;
+}
+
+/**
+ * Stop a port. net_memif runs its control channel on the EAL interrupt thread, and tears the
+ * link down there when the peer disconnects; its stop tears down the same state, so a stop from
+ * this thread at that moment races it (DPDK 22.11: SIGSEGV on the interrupt thread, seen when
+ * two processes clean up at once). Alarm callbacks run on that same thread, so a stop made from
+ * one is serialised with the control channel. Other PMDs stop here: some wait for the interrupt
+ * thread in their stop, which would then wait on itself.
+ */
+void stop_port(uint16_t port) {
+  if (!is_memif(port)) {
+    rte_eth_dev_stop(port);
+    return;
+  }
+  InterruptThreadStop call{port};
+  if (rte_eal_alarm_set(1, stop_from_alarm, &call) != 0) {
+    rte_eth_dev_stop(port);
+    return;
+  }
+  // Bounded: the interrupt thread runs alarms within microseconds; should it not within 5 s,
+  // take the alarm back and stop here rather than hang the final cleanup.
+  for (int i = 0; i < 50000 && !call.done.load(std::memory_order_acquire); i++) {
+    timespec ts{0, 100000};
+    nanosleep(&ts, nullptr);
+  }
+  if (call.done.load(std::memory_order_acquire)) return;
+  if (rte_eal_alarm_cancel(stop_from_alarm, &call) > 0) {
+    rte_eth_dev_stop(port);
+    return;
+  }
+  while (!call.done.load(std::memory_order_acquire)) {  // it is running right now
+    timespec ts{0, 100000};
+    nanosleep(&ts, nullptr);
+  }
+}
+
+/**
+ * Start a port. A net_memif client connects to its server's socket in its start, so a client
+ * started a moment before its server would fail; it tries again for up to 5 s (bounded, so a
+ * server that never comes still fails the startup with the device named).
+ */
+int start_port(uint16_t port) {
+  int rc = rte_eth_dev_start(port);
+  if (rc == 0 || !is_memif(port)) return rc;
+  for (int i = 0; i < 100 && rc != 0; i++) {
+    timespec ts{0, 50 * 1000 * 1000};
+    nanosleep(&ts, nullptr);
+    rc = rte_eth_dev_start(port);
+  }
+  return rc;
+}
+
 }  // namespace
 
 void EthdevPort::set_mac(const rte_ether_addr& a) {
@@ -32,7 +105,7 @@ void EthdevPort::set_mac(const rte_ether_addr& a) {
 }
 
 void EthdevPort::close() {
-  rte_eth_dev_stop(id_);
+  stop_port(id_);
   // Frames still in our rings belong to nobody: give them back to their pool.
   for (rte_ring* r : owned_.drain) {
     void* m;
@@ -76,7 +149,7 @@ EthdevPort* ethdev_start(uint16_t id, rte_mempool* pool, uint16_t queues, uint16
     if (int rc = rte_eth_tx_queue_setup(id, q, kRingDescs, socket, nullptr); rc != 0)
       return fail(errstr("rte_eth_tx_queue_setup", rc));
   }
-  if (int rc = rte_eth_dev_start(id); rc != 0) return fail(errstr("rte_eth_dev_start", rc));
+  if (int rc = start_port(id); rc != 0) return fail(errstr("rte_eth_dev_start", rc));
   rte_eth_promiscuous_enable(id);  // best effort: virtual ports often need it for unicast
   port->set_mtu(actual);
   rte_ether_addr a;

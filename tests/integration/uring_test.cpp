@@ -2,8 +2,9 @@
 /**
  * @file
  * Two dpsan processes on `uring` ports (kernel UDP sockets on 127.x.y.z loopback addresses)
- * connect and exchange messages both ways through the public SPI (integration_peer, one
- * process each), with and without injected faults. Skips where io_uring is unavailable.
+ * connect and exchange messages both ways through the public SPI, then RDMA writes and reads
+ * (dpsan_peer --rdma, one process each), with and without injected faults. Skips where
+ * io_uring is unavailable.
  */
 #include <gtest/gtest.h>
 
@@ -118,10 +119,14 @@ void run_pair_sides(unsigned n, const std::string& extra, const Side& l, const S
   int ready[2];
   ASSERT_EQ(pipe(ready), 0);
   std::vector<std::string> args_l = l.prefix, args_c = c.prefix;
-  for (const auto& x : {peer, std::string("listen"), l.ip, std::string("5000"), std::to_string(n), std::to_string(ready[1])})
+  const std::vector<std::string> common = {"--conns", "1", "--messages", std::to_string(n), "--max-size",
+                                           "65536", "--rdma", "--timeout-s", "100"};
+  for (const auto& x : {peer, std::string("--listen"), l.ip + ":5000", std::string("--ready-fd"), std::to_string(ready[1])})
     args_l.push_back(x);
-  for (const auto& x : {peer, std::string("connect"), l.ip, std::string("5000"), std::to_string(n), c.ip})
+  for (const auto& x : {peer, std::string("--connect"), l.ip + ":5000", std::string("--bind"), c.ip})
     args_c.push_back(x);
+  args_l.insert(args_l.end(), common.begin(), common.end());
+  args_c.insert(args_c.end(), common.begin(), common.end());
   pid_t server = spawn(args_l, cl, ready[1]);
   ::close(ready[1]);
   pollfd pf{ready[0], POLLIN, 0};
@@ -147,7 +152,8 @@ const char* kFaults = "[fault]\nloss = 0.05\nduplicate = 0.02\nreorder = 0.05\nc
 }  // namespace
 
 // Given two processes, each on its own uring port; Expect: they connect and 300 messages of
-// 1 B to 64 KiB go each way, once, intact and in order.
+// 1 B to 64 KiB go each way, once, intact and in order; then RDMA writes and reads of 1 B to
+// 1 MiB into the listener's region are each checked (R42-R44).
 TEST(Uring, R40_TwoProcessesExchangeMessages) {
   if (std::string why = uring_missing(); !why.empty()) GTEST_SKIP() << why;
   run_pair(300, "", 2, 3);

@@ -9,6 +9,8 @@
  */
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "harness.h"
 
 using namespace dpsan::itest;
@@ -21,9 +23,10 @@ struct Exchange {
   int timeout_s;
 };
 
-/** Runs a listening and a connecting dpsan_peer over memif; b_extra goes to the connector only. */
+/** Runs a listening and a connecting dpsan_peer over memif; b_extra goes to the connector only.
+ *  With client_first, the memif client's process starts a second before the server's. */
 void run_memif_pair(const char* tag, const Exchange& x, const std::vector<std::string>& b_extra = {},
-                    int want_status = 0) {
+                    int want_status = 0, bool client_first = false) {
   TempDir dir(tag);
   const std::string sock = dir.path() + "/memif.sock";
   std::string cfg_a = dir.write("a.toml", one_port_config("net_memif0,role=server,socket=" + sock, "198.18.0.1/24", 0, kPatientPeers));
@@ -34,14 +37,19 @@ void run_memif_pair(const char* tag, const Exchange& x, const std::vector<std::s
   la.insert(la.end(), x.args.begin(), x.args.end());
   lb.insert(lb.end(), x.args.begin(), x.args.end());
   lb.insert(lb.end(), b_extra.begin(), b_extra.end());
-  // The memif client's port does not start before the server's socket exists: A goes first.
+  Child b;
+  if (client_first) {
+    b = spawn("peer-b", lb, {"DPSAN_CONFIG=" + cfg_b}, dir.path());
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
   Child a = spawn("peer-a", la, {"DPSAN_CONFIG=" + cfg_a}, dir.path());
   auto deadline = Clock::now() + std::chrono::seconds(x.timeout_s + 15);
   if (!wait_for_stderr(&a, "listening on", Clock::now() + std::chrono::seconds(30))) {
     kill_child(&a);
+    if (client_first) kill_child(&b);
     FAIL() << "the memif server process did not come up\n" << child_output(a);
   }
-  Child b = spawn("peer-b", lb, {"DPSAN_CONFIG=" + cfg_b}, dir.path());
+  if (!client_first) b = spawn("peer-b", lb, {"DPSAN_CONFIG=" + cfg_b}, dir.path());
   wait_child(&a, deadline);
   wait_child(&b, deadline);
   std::string logs = child_output(a) + child_output(b);
@@ -75,7 +83,7 @@ void run_memif_pair(const char* tag, const Exchange& x, const std::vector<std::s
 }  // namespace
 
 TEST(Memif, R40_TwoProcessesMixedSizesEveryMessageOnceInOrder) {
-  run_memif_pair("memif-mixed", {{"--conns", "8", "--messages", "400", "--min-size", "1", "--max-size", "65536",
+  run_memif_pair("memif-mixed", {{"--conns", "8", "--messages", "400", "--min-size", "1", "--max-size", "65536", "--rdma",
                                   "--seed", "11", "--timeout-s", "60"},
                                  8, 400, 60});
 }
@@ -90,6 +98,15 @@ TEST(Memif, R36_TwoProcessesPollModeCompletions) {
   run_memif_pair("memif-poll", {{"--conns", "4", "--messages", "200", "--max-size", "4096", "--poll",
                                  "--seed", "13", "--timeout-s", "60"},
                                 4, 200, 60});
+}
+
+// A memif client whose server is not up yet waits for it (bounded, 5 s) instead of failing
+// its WSPStartupEx.
+TEST(Memif, R20_ClientStartedBeforeServer) {
+  run_memif_pair("memif-client-first", {{"--conns", "2", "--messages", "50", "--max-size", "4096",
+                                         "--seed", "14", "--timeout-s", "45"},
+                                        2, 50, 45},
+                 {}, 0, true);
 }
 
 // The checks have teeth across processes: a connector with another seed sends other messages,

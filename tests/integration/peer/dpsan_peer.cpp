@@ -9,6 +9,9 @@
  *   dpsan_peer --connect 198.18.0.1:5000 --conns 4 --messages 1000
  *   dpsan_peer --both 127.0.0.1:5000 ...      both ends in this process (the loopback default)
  *
+ * With --rdma, connection 0 then carries the RDMA phase of rdma_phase.h (writes and reads of
+ * 1 B to 1 MiB into the listening end's registered region, each checked).
+ *
  * The configuration comes from DPSAN_CONFIG as for any switch. Both ends must be given the
  * same --conns, --messages, --min-size, --max-size and --seed. Every connection carries
  * --messages messages each way (stream.h says what they hold); each end checks that every
@@ -24,14 +27,15 @@
 
 #include <chrono>
 #include <cstdio>
-#include <thread>
 #include <string>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <dpsan/dpsan_stats.h>
 
 #include "engine.h"
 #include "mini_switch.h"
+#include "rdma_phase.h"
 #include "session.h"
 
 using namespace dpsan::itest;
@@ -45,7 +49,8 @@ struct Args {
   uint32_t parallel_connects = 16;
   uint64_t seed = 1;
   double timeout_s = 60;
-  bool poll = false, verbose = false;
+  bool poll = false, verbose = false, rdma = false;
+  int ready_fd = -1;
 };
 
 enum Exit { kOk = 0, kViolation = 1, kTimeout = 2, kSetup = 3 };
@@ -83,6 +88,25 @@ void print_summary(const Args& a, const char* role, const Outcome& o, const Engi
   std::fflush(stdout);
 }
 
+/** The RDMA phase on connection 0 (both ends of it in --both mode). @return "" or what failed. */
+std::string run_rdma(dpsan::perf::MiniSwitch& sw, Engine& engine, bool listening, bool connecting) {
+  SOCKET target = engine.kept_socket(false), initiator = engine.kept_socket(true);
+  if ((listening && target == INVALID_SOCKET) || (connecting && initiator == INVALID_SOCKET))
+    return "rdma: connection 0 did not finish its message exchange";
+  std::string target_err, initiator_err;
+  std::thread t;
+  if (listening) t = std::thread([&] { target_err = rdma_target(sw.proc(), sw.register_memory, target); });
+  if (connecting) {
+    initiator_err = rdma_initiator(sw.proc(), sw.register_memory, initiator);
+    int e = 0;
+    sw.proc().lpWSPCloseSocket(initiator, &e);  // the target waits for this close
+  }
+  if (t.joinable()) t.join();
+  if (!initiator_err.empty()) return "rdma initiator: " + initiator_err;
+  if (!target_err.empty()) return "rdma target: " + target_err;
+  return "";
+}
+
 int run(const Args& a) {
   const bool listening = !a.listen.empty() || !a.both.empty();
   const bool connecting = !a.connect.empty() || !a.both.empty();
@@ -117,6 +141,7 @@ int run(const Args& a) {
   eo.conns = a.conns;
   eo.window = a.window;
   eo.poll_mode = a.poll;
+  eo.keep_first_open = a.rdma;
   Engine engine(sw.proc(), sw.register_memory, eo);
   Acceptor acceptor(sw.proc());
   std::unique_ptr<Dialer> dialer;
@@ -125,6 +150,11 @@ int run(const Args& a) {
   if (listening) {
     o.error = acceptor.listen(addr, static_cast<int>(a.conns < 1024 ? a.conns : 1024));
     if (o.error.empty() && a.verbose) std::fprintf(stderr, "dpsan_peer: listening on %s\n", ep.c_str());
+    if (o.error.empty() && a.ready_fd >= 0) {
+      char r = 'R';
+      if (write(a.ready_fd, &r, 1) != 1) o.error = "cannot write to --ready-fd";
+      ::close(a.ready_fd);
+    }
   }
   if (o.error.empty() && connecting) dialer = std::make_unique<Dialer>(sw.proc(), addr, from, a.conns, a.parallel_connects);
 
@@ -158,6 +188,7 @@ int run(const Args& a) {
     if (all_in && engine.finished()) break;
     if (!moved) usleep(50);  // the poll core needs the CPU more than we do on small machines
   }
+  if (o.error.empty() && !timed_out && a.rdma) o.error = run_rdma(sw, engine, listening, connecting);
   if (dialer) o.connect_retries = dialer->retries();
   dialer.reset();
   acceptor.close();
@@ -186,10 +217,6 @@ int run(const Args& a) {
     o.result = "violation";
     exit_code = kViolation;
   }
-  // Known DPDK 22.11 race: a net_memif port stopped at the very moment its peer disconnects
-  // can crash the EAL interrupt thread (SIGSEGV in librte_eal). The listener lets the
-  // connector, which ends first, clean up before it does (bounded: 300 ms).
-  if (!a.listen.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(300));
   if (int rc = sw.cleanup(); rc != 0) {
     std::fprintf(stderr, "dpsan_peer: WSPCleanup failed with %d\n", rc);
     if (exit_code == kOk) {
@@ -221,6 +248,8 @@ int main(int argc, char** argv) {
   app.add_option("--parallel-connects", a.parallel_connects, "connects in flight at once")->check(CLI::Range(1u, 1024u));
   app.add_option("--timeout-s", a.timeout_s, "give up (exit 2) after this long")->check(CLI::PositiveNumber);
   app.add_flag("--poll", a.poll, "poll-mode completions (hEvent & 1, WSPGetOverlappedResult) instead of upcalls");
+  app.add_flag("--rdma", a.rdma, "then RDMA writes and reads of 1 B to 1 MiB on connection 0, checked");
+  app.add_option("--ready-fd", a.ready_fd, "write one byte to this file descriptor once listening");
   app.add_flag("-v,--verbose", a.verbose, "progress on stderr");
   CLI11_PARSE(app, argc, argv);
   if (a.listen.empty() && a.connect.empty() && a.both.empty()) {

@@ -65,6 +65,7 @@ struct Engine::Conn {
   std::unique_ptr<Slot[]> send, recv;
   uint32_t send_posted = 0, send_done = 0, recv_posted = 0, recv_done = 0;
   bool failed = false, ended = false, closed = false;
+  bool kept = false;             // exchange over, left open for the caller (keep_first_open)
   bool done_send_reset = false;  // our DONE was answered by the peer's close (see on_result)
   Dir tx_dir() const { return connector ? Dir::kFromConnector : Dir::kFromListener; }
   Dir rx_dir() const { return connector ? Dir::kFromListener : Dir::kFromConnector; }
@@ -261,7 +262,11 @@ bool Engine::step_conn(Conn& c) {
   const uint32_t m = opt_.stream.messages;
   if (!c.failed && c.send_done == m + 1 && c.recv_done == m + 1) {
     int err = 0;
-    proc_.lpWSPCloseSocket(c.s, &err);
+    c.kept = opt_.keep_first_open && c.index == 0;
+    if (c.kept)
+      kept_[c.connector] = c.s;
+    else
+      proc_.lpWSPCloseSocket(c.s, &err);
     c.closed = c.ended = true;
     t_.conns_done++;
     return true;
@@ -286,11 +291,13 @@ uint64_t Engine::pending_ops() const { return t_.ops_posted - t_.ops_completed; 
 
 void Engine::close_all(int timeout_ms) {
   for (auto& c : conns_) {
-    if (c->closed) continue;
+    if (c->closed && !c->kept) continue;
     int err = 0;
     proc_.lpWSPCloseSocket(c->s, &err);
     c->closed = true;
+    c->kept = false;
   }
+  kept_[0] = kept_[1] = INVALID_SOCKET;
   auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (!finished() && std::chrono::steady_clock::now() < end) {
     if (!step()) usleep(200);

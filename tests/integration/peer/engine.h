@@ -37,6 +37,7 @@ struct EngineOptions {
   uint32_t window = 4;              // sends and receives in flight per connection, each way
   bool poll_mode = false;           // hEvent & 1: results through WSPGetOverlappedResult
   bool peer_death_expected = false; // a failed operation is recorded, not a violation
+  bool keep_first_open = false;     // connection 0 stays open after its exchange (kept_socket())
 };
 
 struct EngineTotals {
@@ -82,6 +83,9 @@ class Engine {
 
   EngineTotals totals() const;
   /** What went wrong (the first 32 violations); violation_count() counts them all. */
+  /** With keep_first_open: connection 0's connecting (or accepted) socket, once its exchange
+   *  is over (else INVALID_SOCKET). It is still the engine's: close_all() closes it. */
+  SOCKET kept_socket(bool connector) const { return kept_[connector]; }
   const std::vector<std::string>& violations() const { return violations_; }
   uint64_t violation_count() const;
 
@@ -104,6 +108,7 @@ class Engine {
   EngineTotals t_;
   std::vector<std::string> violations_;
   uint64_t violation_count_ = 0;
+  SOCKET kept_[2] = {INVALID_SOCKET, INVALID_SOCKET};  ///< [connector]
 };
 
 }  // namespace dpsan::itest
