@@ -8,6 +8,7 @@
 #include <rte_mbuf.h>
 
 #include "eal.h"
+#include "stale_memif.h"
 #include "fastpath/poll_core.h"
 #include "fastpath/port/port.h"
 #include "fastpath/port/uring_port.h"
@@ -102,6 +103,8 @@ fastpath::Port* Instance::open_port(const PortConfig& p, std::string* err) {
     case PortConfig::Kind::kRingPair:
       return fastpath::ring_pair_port_open(p.pair, p.side, mbufs_, queues, err);
     case PortConfig::Kind::kDpdk:
+      if (std::string gone = remove_stale_memif_socket(p.device); !gone.empty())
+        std::fprintf(stderr, "dpsan: removed the stale memif socket %s (no process listens on it)\n", gone.c_str());
       return fastpath::probe_port_open(p.device, mbufs_, queues, err);
     case PortConfig::Kind::kUring: {
       fastpath::UringPortConfig u;

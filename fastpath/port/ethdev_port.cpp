@@ -111,7 +111,14 @@ void EthdevPort::close() {
     void* m;
     while (rte_ring_dequeue(r, &m) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
   }
-  if (owned_.close_device) rte_eth_dev_close(id_);
+  if (owned_.close_device) {
+    // Only rte_eth_from_rings devices are closed, and they are vdevs: a closed port stays on
+    // the vdev bus under its name, and the next instance could not create it again (R20).
+    rte_eth_dev_info info{};
+    rte_eth_dev_info_get(id_, &info);
+    rte_eth_dev_close(id_);
+    if (info.device != nullptr) rte_dev_remove(info.device);
+  }
   for (rte_ring* r : owned_.free) rte_ring_free(r);
   owned_ = Owned{};
 }

@@ -7,14 +7,22 @@
  *  - every operation pending on its connections completes, once, with a connection error,
  *    within the documented dead-peer bound, peer_timeout_ms + keepalive_ms = 3.25 s by default
  *    (R29; README "Dead peers"), plus a scheduling allowance for a loaded 2-CPU machine;
- *  - the survivor's descriptor, connection and packet-buffer counts (SIO_DPSAN_GET_STATS) come
- *    back to what they were before the transfer (R13);
+ *  - the survivor's descriptor, connection, registration and packet-buffer counts
+ *    (SIO_DPSAN_GET_STATS) come back to what they were before the transfer (R13), and its
+ *    resident memory is no larger than while the victim ran;
  *  - it stays healthy: it accepts a new peer process and exchanges checked messages with it,
  *    and a final cleanup followed by a new startup works, with another exchange after it (R20).
  */
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
 
 #include <dpsan/dpsan_stats.h>
 
@@ -29,6 +37,19 @@ namespace {
 
 constexpr int64_t kDeadPeerBoundMs = 3000 + 250;  // peer_timeout_ms + keepalive_ms (defaults)
 constexpr int64_t kSchedulingAllowanceMs = 1500;
+
+/** Resident memory of this process in KiB (VmRSS). */
+uint64_t rss_kib() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6));
+  return 0;
+}
+
+// Resident memory may not shrink (the allocator keeps freed pages), but the dead peer's
+// connections, buffers and packets must not add to it: a few MiB of noise are allowed.
+constexpr uint64_t kRssSlackKib = 16 * 1024;
 
 DPSAN_STATS stats(const dpsan::perf::MiniSwitch& sw) {
   DPSAN_STATS st{};
@@ -99,6 +120,7 @@ class SigKill : public ::testing::Test {
 
   TempDir dir_{"sigkill"};
   std::string sock_, cfg_a_, cfg_b_;
+  uint64_t rss_before_kill_kib_ = 0;
 };
 
 
@@ -123,6 +145,7 @@ void SigKill::kill_mid_transfer(dpsan::perf::MiniSwitch& sw, Acceptor& acc) {
     if (!engine.step()) usleep(50);
   ASSERT_GE(engine.totals().msgs_rx, 2000u) << "the transfer did not get going\n" << child_output(victim);
 
+  rss_before_kill_kib_ = rss_kib();
   ASSERT_EQ(kill(victim.pid, SIGKILL), 0);
   const int64_t killed_ns = monotonic_ns();
   wait_child(&victim, Clock::now() + std::chrono::seconds(10));
@@ -159,7 +182,8 @@ DPSAN_STATS settle(const dpsan::perf::MiniSwitch& sw, const DPSAN_STATS& base) {
     usleep(20 * 1000);
     now = stats(sw);
   } while ((now.ops_in_flight != base.ops_in_flight || now.connections != base.connections ||
-            now.mbufs_in_use != base.mbufs_in_use || now.sockets_open != base.sockets_open) &&
+            now.mbufs_in_use != base.mbufs_in_use || now.sockets_open != base.sockets_open ||
+            now.registrations != base.registrations) &&
            Clock::now() < end);
   return now;
 }
@@ -183,7 +207,12 @@ TEST_F(SigKill, R29_R13_PeerKilledMidTransferPendingOpsFailWithinBoundCountsRetu
   EXPECT_EQ(now.connections, base.connections);
   EXPECT_EQ(now.sockets_open, base.sockets_open);
   EXPECT_EQ(now.mbufs_in_use, base.mbufs_in_use) << "packet buffers held after the dead peer's connections closed";
+  EXPECT_EQ(now.registrations, base.registrations) << "memory registrations held after the close";
   EXPECT_EQ(now.pending_upcalls, 0u);
+  const uint64_t rss_after = rss_kib();
+  std::printf("resident memory: %llu KiB while the victim ran, %llu KiB after its connections closed\n",
+              (unsigned long long)rss_before_kill_kib_, (unsigned long long)rss_after);
+  EXPECT_LE(rss_after, rss_before_kill_kib_ + kRssSlackKib) << "resident memory grew after the peer died";
 
   // Healthy: a new peer process connects and exchanges checked messages.
   healthy_exchange(sw, acc, "peer-after-kill");
@@ -212,4 +241,68 @@ TEST_F(SigKill, R20_RestartAfterAPeerWasKilledThenANewPeerWorks) {
   healthy_exchange(sw, acc, "peer-after-restart");
   acc.close();
   EXPECT_EQ(sw.cleanup(), 0);
+}
+
+/**
+ * Files of the EAL file prefix "dpsan" in its runtime directory (/var/run/dpdk/dpsan as root)
+ * and in every hugetlbfs mount ("dpsanmap_*"), space separated.
+ */
+static std::string dpdk_leftovers() {
+  namespace fs = std::filesystem;
+  std::string found;
+  const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+  fs::path run = getuid() == 0 ? fs::path("/var/run") : fs::path(xdg ? xdg : "/tmp");
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(run / "dpdk" / "dpsan", ec)) found += e.path().string() + " ";
+  std::ifstream mounts("/proc/mounts");
+  std::string dev, dir, type, rest;
+  while (mounts >> dev >> dir >> type && std::getline(mounts, rest)) {
+    if (type != "hugetlbfs") continue;
+    for (const auto& e : fs::directory_iterator(dir, ec))
+      if (e.path().filename().string().rfind("dpsan", 0) == 0) found += e.path().string() + " ";
+  }
+  return found;
+}
+
+// R22: a memif server killed without WSPCleanup leaves its socket file behind (with
+// socket-abstract=no the socket lives in the filesystem); the next server process on the same
+// configuration must still start, and serve a peer.
+TEST(ProcessDeath, R22_AKilledMemifServerLeavesNothingThatStopsTheNextOne) {
+  TempDir dir("r22");
+  const std::string sock = dir.path() + "/memif.sock";
+  const std::string cfg_a = dir.write(
+      "a.toml", one_port_config("net_memif0,role=server,socket=" + sock + ",socket-abstract=no", "198.18.0.1/24", 0,
+                                kPatientPeers));
+  const std::string cfg_b = dir.write(
+      "b.toml", one_port_config("net_memif0,role=client,socket=" + sock + ",socket-abstract=no", "198.18.0.2/24", 1,
+                                kPatientPeers));
+  const std::vector<std::string> xfer = {"--conns", "2", "--messages", "50", "--max-size", "4096", "--seed", "41",
+                                         "--timeout-s", "40"};
+  auto listener = [&](const std::string& name) {
+    std::vector<std::string> argv = {peer_path(), "--listen", "198.18.0.1:5450", "-v"};
+    argv.insert(argv.end(), xfer.begin(), xfer.end());
+    return spawn(name, argv, {"DPSAN_CONFIG=" + cfg_a}, dir.path());
+  };
+  Child first = listener("server-killed");
+  ASSERT_TRUE(wait_for_stderr(&first, "listening on", Clock::now() + std::chrono::seconds(30))) << child_output(first);
+  kill_child(&first);  // SIGKILL: no WSPCleanup, no DPDK teardown
+  struct stat st{};
+  ASSERT_EQ(lstat(sock.c_str(), &st), 0) << "the scenario needs the killed server's socket file left behind";
+  // The EAL shares nothing between processes (--in-memory or --no-shconf, control/eal.cpp), so
+  // no process of the dpsan file prefix leaves a configuration, IPC socket or hugepage file.
+  EXPECT_EQ(dpdk_leftovers(), "") << "DPDK files a killed process could leave to the next one";
+
+  Child second = listener("server-next");
+  ASSERT_TRUE(wait_for_stderr(&second, "listening on", Clock::now() + std::chrono::seconds(30)))
+      << "the next server did not start after a killed one (R22)\n" << child_output(second);
+  EXPECT_NE(child_output(second).find("removed the stale memif socket"), std::string::npos) << child_output(second);
+  std::vector<std::string> cargv = {peer_path(), "--connect", "198.18.0.1:5450"};
+  cargv.insert(cargv.end(), xfer.begin(), xfer.end());
+  Child client = spawn("client", cargv, {"DPSAN_CONFIG=" + cfg_b}, dir.path());
+  auto deadline = Clock::now() + std::chrono::seconds(60);
+  wait_child(&client, deadline);
+  wait_child(&second, deadline);
+  EXPECT_EQ(client.status, 0) << child_output(client);
+  EXPECT_EQ(second.status, 0) << child_output(second);
+  EXPECT_EQ(peer_summary(second)["result"], "ok") << child_output(second);
 }

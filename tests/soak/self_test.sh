@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# dpsan-soak must be able to fail. With one received byte corrupted on purpose it must exit 1
+# and name the damage; with a socket left open it must exit 1 and name the count.
+# Usage: self_test.sh path/to/dpsan-soak
+set -u
+expect_violation() {  # NAME PATTERN ARGS...
+  local name=$1 pattern=$2
+  shift 2
+  local out rc
+  out=$("$soak" "$@" 2>&1)
+  rc=$?
+  echo "$out" | grep -E "VIOLATION|result=" | cut -c1-300
+  if [ "$rc" -ne 1 ]; then echo "self-test $name: expected exit 1, got $rc"; exit 1; fi
+  if ! echo "$out" | grep -qE "VIOLATION: .*$pattern"; then echo "self-test $name: no violation matching '$pattern'"; exit 1; fi
+  if ! echo "$out" | grep -q "result=violation"; then echo "self-test $name: no summary line"; exit 1; fi
+  echo "self-test $name: ok"
+}
+soak=$1
+expect_violation corrupt "damaged" --duration 60 --connections 2 --self-test-corrupt 200 --seed 5
+expect_violation leak "sockets_open" --duration 60 --connections 2 --cycle-min 2 --cycle-max 2 --self-test-leak --seed 5
