@@ -2,10 +2,7 @@
 #include "notifier.h"
 
 #include <ctime>
-#include <linux/futex.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 #include <rte_pause.h>
 
 namespace dpsan::control {
@@ -21,24 +18,7 @@ void short_sleep(long ns) {
   timespec ts{0, ns};
   nanosleep(&ts, nullptr);
 }
-
-constexpr unsigned kSpins = 2000;       ///< idle passes spent spinning
-constexpr unsigned kShortSleeps = 50;   ///< then 20 us naps (about 1 ms), then the long sleep
-constexpr long kLongSleepNs = 50000000; ///< the long sleep's bound (a lost wake cannot hang)
 }  // namespace
-
-void Notifier::long_sleep() {
-  // Dekker with Engine::wake_notifier_if_asleep: raise the flag, then look at the ring; a
-  // producer queues, then looks at the flag. One of the two sees the other.
-  std::atomic<uint32_t>& word = e_->notifier_asleep;
-  word.store(1, std::memory_order_seq_cst);
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (e_->notify.empty() && !exit_.load(std::memory_order_seq_cst)) {
-    timespec ts{0, kLongSleepNs};
-    syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 1, &ts, nullptr, 0);
-  }
-  word.store(0, std::memory_order_relaxed);
-}
 
 bool Notifier::on_notifier_thread() { return t_is_notifier; }
 
@@ -65,8 +45,7 @@ void Notifier::stop() {
     return;
   }
   wait_drained();
-  exit_.store(true, std::memory_order_seq_cst);
-  e_->wake_notifier();  // out of its long sleep at once: the final cleanup is timed
+  exit_.store(true, std::memory_order_release);
   if (thread_.joinable()) thread_.join();
 }
 
@@ -148,16 +127,12 @@ void Notifier::run() {
       continue;
     }
     if (exit_.load(std::memory_order_acquire)) break;
-    if (++idle < kSpins) {
+    if (++idle < 2000) {
       rte_pause();
       continue;
     }
-    // Idle: nap 20 us at a time for about 1 ms, then sleep until a producer wakes us. A
-    // notifier that napped forever woke 50,000 times a second, each time preempting the
-    // app thread or a poll core on a small machine (bench/PROFILE.md).
     rte_rcu_qsbr_thread_offline(e_->qsbr, qsbr_id_);
-    if (idle < kSpins + kShortSleeps) short_sleep(20000);
-    else long_sleep();
+    short_sleep(20000);
     rte_rcu_qsbr_thread_online(e_->qsbr, qsbr_id_);
   }
   rte_rcu_qsbr_thread_offline(e_->qsbr, qsbr_id_);

@@ -49,8 +49,6 @@ class Notifier {
  private:
   void run();
   void deliver(const fastpath::NotifyRecord& r);
-  /** Sleep until a producer queues a record (or stop(), or at most 50 ms). */
-  void long_sleep();
   /** Deliver the rest of the current batch. @return false once the thread is orphaned. */
   bool deliver_batch();
   /** On the notifier thread: deliver everything queued, nested inside the current upcall. */

@@ -5,10 +5,7 @@
 #include <cstring>
 #include <rte_cycles.h>
 #include <rte_errno.h>
-#include <linux/futex.h>
 #include <rte_pause.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "poll_core.h"
 #include "port/port.h"
@@ -98,7 +95,6 @@ void Engine::publish(OvView* ov, SocketLink* link, uint32_t error, uint32_t byte
   link->pending_upcalls.fetch_add(1, std::memory_order_acq_rel);
   NotifyRecord rec{NotifyRecord::kComplete, error, bytes, 0, link, ov};
   while (!notify.enqueue(rec)) rte_pause();  // cannot fill: sized for every request
-  wake_notifier_if_asleep();
 }
 
 void Engine::finish_burst(const Done* d, unsigned n) {
@@ -136,19 +132,11 @@ void Engine::queue_signal(SocketLink* link) {
   link->pending_upcalls.fetch_add(1, std::memory_order_acq_rel);
   NotifyRecord rec{NotifyRecord::kSignalEvent, 0, 0, 0, link, nullptr};
   while (!notify.enqueue(rec)) rte_pause();  // cannot fill: sized for every request and socket
-  wake_notifier_if_asleep();
-}
-
-void Engine::wake_notifier() {
-  if (notifier_asleep.exchange(0, std::memory_order_acq_rel) != 0)
-    syscall(SYS_futex, &notifier_asleep, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
 }
 
 bool Engine::queue_close_handle(SocketLink* link) {
   NotifyRecord rec{NotifyRecord::kCloseHandle, 0, 0, 0, link, nullptr};
-  if (!notify.enqueue(rec)) return false;
-  wake_notifier_if_asleep();
-  return true;
+  return notify.enqueue(rec);
 }
 
 uint64_t Engine::requests_in_use() const { return rte_mempool_in_use_count(requests_); }

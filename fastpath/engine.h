@@ -147,21 +147,6 @@ class Engine {
   rte_mempool* pending_pool() const { return pendings_; }
 
   ElemRing<NotifyRecord> notify;   ///< MPSC: producers = cores and control, consumer = notifier
-  /// 1 while the notifier is in its long sleep (a futex wait on this word, Notifier::run).
-  std::atomic<uint32_t> notifier_asleep{0};
-  /**
-   * Wake the notifier if it is in its long sleep. Producers call it after queuing a record:
-   * a fence and a load while the notifier is awake, one futex wake per idle period otherwise.
-   * That system call on the poll core's path is the price of a notifier that does not wake
-   * every 20 us while idle: on a 2-CPU machine those wake-ups preempted the app thread or the
-   * poll core 50,000 times a second (bench/PROFILE.md).
-   */
-  void wake_notifier_if_asleep() {
-    std::atomic_thread_fence(std::memory_order_seq_cst);  // Dekker with Notifier::long_sleep
-    if (notifier_asleep.load(std::memory_order_relaxed) != 0) wake_notifier();
-  }
-  /** Wake the notifier whatever it is doing (stop, or a record for it). Any thread. */
-  void wake_notifier();
   ListenerTable listeners;
   MrTable mrs;
   NeighbourTable neighbours;       ///< shared by the cores: ARP learns, connects look up
