@@ -144,6 +144,8 @@ void parse_fastpath(const toml::value& t, Config* c) {
       e.connect_timeout_ms = static_cast<uint32_t>(as_uint(v, key, 10, 600000));
     } else if (k == "connect_retry_ms") {
       e.connect_retry_ms = static_cast<uint32_t>(as_uint(v, key, 1, 60000));
+    } else if (k == "zerocopy_min") {
+      e.zerocopy_min = static_cast<uint32_t>(as_uint(v, key, 0, 65535));
     } else if (k == "ack_delay_us") {
       e.ack_delay_us = static_cast<uint32_t>(as_uint(v, key, 0, 10000));
     } else if (k == "rto_min_us") {

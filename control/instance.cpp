@@ -2,6 +2,7 @@
 #include "instance.h"
 
 #include <cstdio>
+#include <rte_cycles.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
@@ -141,6 +142,20 @@ void Instance::stop_lcores() {
   lcores_running_ = false;
 }
 
+void Instance::release_zero_copy() {
+  // An aborted zero-copy operation completes when the last frame pointing into the switch's
+  // memory is freed (R19, fastpath/zerocopy.h); frames the ports still hold are freed here. A
+  // device may free what it sent a little later: wait for it, bounded.
+  unsigned n = engine_->core_count();
+  for (unsigned ms = 0; ms < 1000; ms++) {
+    for (unsigned i = 0; i < n; i++) engine_->core(i).release_frames_quiesced();
+    if (engine_->zc_waiting.load(std::memory_order_acquire) == 0) return;
+    rte_delay_us_sleep(1000);
+  }
+  std::fprintf(stderr, "dpsan: final cleanup: %llu zero-copy operation(s) still held by a port\n",
+               static_cast<unsigned long long>(engine_->zc_waiting.load()));
+}
+
 void Instance::teardown(const TeardownHooks& hooks) {
   // (1) was done by the provider: the engine is stopping and no SPI call is inside.
   // (2) Quiesce: after this grace period no poll loop holds a request, a connection or a
@@ -153,6 +168,7 @@ void Instance::teardown(const TeardownHooks& hooks) {
   // (4) Abort every in-flight operation exactly once, resources first (R12, R13); then let the
   //     notifier deliver every abort before any handle is closed (R25, R26).
   for (unsigned i = 0; i < n; i++) engine_->core(i).abort_all_quiesced();
+  release_zero_copy();
   notifier_.wait_drained();
   // (5) One WPUCloseSocketHandle per socket, as its last upcall (R15).
   hooks.close_all_sockets(this);

@@ -71,6 +71,8 @@ class Instance {
   fastpath::Port* open_port(const PortConfig& p, std::string* err);
 
   void stop_lcores();
+  /** Teardown, after step 4: have every zero-copy operation's frames released (R19). */
+  void release_zero_copy();
 
   unsigned id_;
   const std::atomic<const WSPUPCALLTABLEEX*>* upcalls_;

@@ -16,6 +16,7 @@
 #include "completion.h"
 #include "socket_link.h"
 #include "wire/rdma.h"
+#include "zerocopy.h"
 
 namespace dpsan::fastpath {
 
@@ -74,6 +75,7 @@ struct Request {
   uint64_t reg_len;     ///< kRdmaReg
   uintptr_t reg_addr;   ///< kRdmaReg
   const void* test_frame;  ///< kTestInject: a TestFrame (rdma_test_hook.h)
+  ZcRefs zc;            ///< sends and RDMA writes with frames attached zero-copy (zerocopy.h)
   Sge sge[kMaxSge];
 };
 

@@ -77,6 +77,11 @@ bool Engine::post(Request* r) { return cores_[r->link->core]->post(r); }
 bool Engine::post_to(unsigned core, Request* r) { return cores_[core]->post(r); }
 
 void Engine::finish(Request* r, uint32_t error, uint32_t bytes) {
+  if (r->zc.on && zc_settle(r, error, bytes)) return;  // R19: published at the last release
+  publish(r, error, bytes);
+}
+
+void Engine::publish(Request* r, uint32_t error, uint32_t bytes) {
   OvView* ov = r->ov;
   SocketLink* link = r->link;
   for (unsigned i = 0; i < r->nsge; i++)
@@ -100,20 +105,24 @@ void Engine::publish(OvView* ov, SocketLink* link, uint32_t error, uint32_t byte
 void Engine::finish_burst(const Done* d, unsigned n) {
   constexpr unsigned kChunk = 64;
   while (n) {
-    unsigned k = n < kChunk ? n : kChunk;
+    unsigned k = n < kChunk ? n : kChunk, m = 0;
     void* reqs[kChunk];
     OvView* ovs[kChunk];
     SocketLink* links[kChunk];
+    uint32_t errors[kChunk], bytes[kChunk];
     for (unsigned i = 0; i < k; i++) {
       Request* r = d[i].r;
-      ovs[i] = r->ov;
-      links[i] = r->link;
+      if (r->zc.on && zc_settle(r, d[i].error, d[i].bytes)) continue;  // R19: at the last release
+      ovs[m] = r->ov;
+      links[m] = r->link;
+      errors[m] = d[i].error;
+      bytes[m] = d[i].bytes;
       for (unsigned j = 0; j < r->nsge; j++)
         if (r->sge[j].mr != kMrNone) mrs.release(r->sge[j].mr);
-      reqs[i] = r;
+      reqs[m++] = r;
     }
-    rte_mempool_put_bulk(requests_, reqs, k);  // R13: the provider's resources go first
-    for (unsigned i = 0; i < k; i++) publish(ovs[i], links[i], d[i].error, d[i].bytes);
+    if (m) rte_mempool_put_bulk(requests_, reqs, m);  // R13: the provider's resources go first
+    for (unsigned i = 0; i < m; i++) publish(ovs[i], links[i], errors[i], bytes[i]);
     d += k;
     n -= k;
   }

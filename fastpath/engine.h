@@ -49,6 +49,7 @@ struct EngineConfig {
   uint32_t max_registrations = 65536;
   uint32_t connect_timeout_ms = 3000;
   uint32_t connect_retry_ms = 250;
+  uint32_t zerocopy_min = kZeroCopyMin;  ///< payload bytes from which a frame is attached; 0: never
   uint32_t ack_delay_us = 10;         ///< an ACK waits this long for more frames (or 8 of them)
   uint32_t rto_min_us = 2000;         ///< first retransmission timeout; doubles per try (to 64x)
   uint32_t keepalive_ms = 250;        ///< probe an idle peer while operations are pending
@@ -89,6 +90,14 @@ class Engine {
    * Callers: the owning poll core, or the final cleanup after quiescence. `r` is gone after it.
    */
   void finish(Request* r, uint32_t error, uint32_t bytes);
+  /**
+   * The second half of finish(): release and publish. finish() calls it at once, except for a
+   * zero-copy operation whose frames still hold the switch's buffer: the release of the last
+   * one calls it then (zerocopy.h). Any provider thread.
+   */
+  void publish(Request* r, uint32_t error, uint32_t bytes);
+  /// Zero-copy operations that ended and wait for their frames to release the buffer (gauge).
+  std::atomic<uint64_t> zc_waiting{0};
 
   /** One operation's result, waiting in a poll core's completion burst. */
   struct Done {

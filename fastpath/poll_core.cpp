@@ -245,7 +245,7 @@ void PollCore::rtt_sample_pc(Conn& c, uint64_t sent_tsc) {
 bool PollCore::resend_pc(const Conn& c, TxSlot& s) {
   if (!tx_has_room()) tx_flush();
   if (!tx_has_room()) return false;
-  rte_mbuf_refcnt_update(s.m, 1);  // the window keeps its reference
+  rte_pktmbuf_refcnt_update(s.m, 1);  // the window keeps its reference (every segment)
   s.m->port = c.addr.via;  // our index, set again: in-process ports share the mbuf with a peer
   txq_[ntx_++] = s.m;
   s.resent = true;

@@ -63,6 +63,11 @@ class PollCore {
   void reset_all_quiesced();
   /** Step 4: abort every operation still owned here, releasing resources first; free conns. */
   void abort_all_quiesced();
+  /**
+   * After step 4: free every frame held in this core's queues of the zero-copy ports, so that
+   * aborted zero-copy operations complete (poll_core_zc.cpp).
+   */
+  void release_frames_quiesced();
 
  private:
   static constexpr uint16_t kRxBurst = 64;
@@ -71,6 +76,7 @@ class PollCore {
 
   // requests (poll_core_requests.cpp)
   void on_request_pc(Request* r);
+  /** A send, RDMA write or RDMA read joins its connection's send queue. */
   void on_send_pc(Request* r);
   void on_recv_pc(Request* r);
   void on_connect_pc(Request* r);
@@ -153,9 +159,17 @@ class PollCore {
   uint64_t ticks_of_us(uint64_t us) const { return us / kTickUs + 1; }
   static constexpr uint64_t kTickUs = 100;
 
+  // zero-copy frames (poll_core_zc.cpp, zerocopy.h)
+  /**
+   * An mbuf for a frame carrying bytes [r->progress, r->progress + n) of the request's buffers
+   * after `prefix` bytes the caller writes at kFrameOverhead: copied in, or attached zero-copy
+   * when the port allows it and the bytes are many enough and in one buffer. seal_frame() then
+   * completes either. nullptr: no mbuf (nothing taken).
+   */
+  rte_mbuf* payload_frame_pc(const Conn& c, Request* r, uint32_t n, uint16_t prefix);
+
   // RDMA (poll_core_rdma.cpp)
   enum PumpStatus { kPumpDone, kPumpWait, kPumpNoRoom };
-  void on_rdma_op_pc(Request* r);
   void on_rdma_reg_pc(Request* r);
   void on_rdma_dereg_pc(Request* r);
   void on_test_inject_pc(Request* r);
@@ -165,6 +179,8 @@ class PollCore {
   PumpStatus pump_read_responses_pc(Conn& c);
   /** Build one reliable RDMA frame; `body` (RdmaBody) may be null. nullptr: no buffer. */
   rte_mbuf* rdma_frame_alloc(Conn& c, wire::Fields& f, const wire::RdmaRef* body);
+  /** The connection's fields into `f`, and `body` (if any) into `m` after the headers. */
+  void rdma_frame_fill(Conn& c, rte_mbuf* m, wire::Fields& f, const wire::RdmaRef* body);
   void rdma_frame_send(Conn& c, rte_mbuf* m, const wire::Fields& f, uint16_t payload_len);
   void on_rdma_write_pc(Conn& c, const wire::Frame& fr);
   void on_rdma_read_req_pc(Conn& c, const wire::Frame& fr);
@@ -175,6 +191,8 @@ class PollCore {
   void rdma_revoke_all(Conn& c);
   /** End our reads waiting on `c` with `error`: through complete() (live) or finish() (close). */
   void rdma_end_reads(Conn& c, uint32_t error, bool finish_now);
+  /** A peer's read or write is under way on `region` of `c` (R59: not deregistered then). */
+  bool rdma_region_busy(const Conn& c, uint32_t region) const;
   bool rdma_idle(const Conn& c) const { return c.reads_q.empty() && c.rjob_count == 0; }
 
   // timers, completion, connections (poll_core.cpp)

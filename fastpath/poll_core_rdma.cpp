@@ -22,15 +22,11 @@
 #include "poll_core.h"
 #include "port/port.h"
 #include "rdma_test_hook.h"
+#include "wsa_codes.h"
 
 namespace dpsan::fastpath {
 
 namespace {
-constexpr uint32_t kWsaNotConn = 10057;
-constexpr uint32_t kWsaNoBufs = 10055;
-constexpr uint32_t kWsaInval = 10022;
-constexpr uint32_t kWsaAborted = 995;
-constexpr uint32_t kWsaConnAborted = 10053;
 constexpr uint16_t kRdmaBodyLen = sizeof(wire::RdmaBody);
 }  // namespace
 
@@ -43,20 +39,6 @@ void PollCore::answer_sync(Request* r, uint32_t answer) {
   if (!std::atomic_ref<uint32_t>(r->sync).compare_exchange_strong(expect, kSyncAnswered,
                                                                   std::memory_order_acq_rel))
     e_->request_put(r);  // abandoned: the poster is gone, the request is ours to free
-}
-
-void PollCore::on_rdma_op_pc(Request* r) {
-  Conn* c = conn_of(r->link);
-  if (c == nullptr || c->state != ConnState::kEstablished) {
-    int32_t sticky = r->link->sticky_error.load(std::memory_order_relaxed);
-    complete(r, sticky ? static_cast<uint32_t>(sticky) : kWsaNotConn, 0);
-    return;
-  }
-  r->progress = 0;
-  r->started = 0;
-  c->send_q.push(r);
-  mark_ready(*c);
-  ensure_timer(*c);
 }
 
 void PollCore::on_rdma_reg_pc(Request* r) {
@@ -83,12 +65,28 @@ void PollCore::on_rdma_reg_pc(Request* r) {
   answer_sync(r, kWsaNoBufs);
 }
 
+bool PollCore::rdma_region_busy(const Conn& c, uint32_t region) const {
+  const RdmaRegion& g = c.regions[region];
+  if (g.writing) return true;
+  for (uint32_t k = 0; k < c.rjob_count; k++) {
+    const wire::RdmaRef& ref = c.rjobs[(c.rjob_head + k) % kRdmaReadsMax].ref;
+    if (ref.region == region && ref.gen == g.gen) return true;  // not an older registration's
+  }
+  return false;
+}
+
 void PollCore::on_rdma_dereg_pc(Request* r) {
   Conn* c = conn_of(r->link);
   // A connection already failed or freed has revoked everything: nothing is left to do.
   if (c != nullptr && r->remote.desc_conn == c->id && r->remote.region < kRdmaRegionsPerConn) {
     RdmaRegion& g = c->regions[r->remote.region];
     if (g.live && g.gen == r->remote.gen && g.key == r->remote.key) {
+      // R59: a peer's RDMA is using it. It stays registered, so R63 holds (nothing was
+      // deregistered); WSPCloseSocket revokes it at once whatever the peer does.
+      if (rdma_region_busy(*c, r->remote.region)) {
+        answer_sync(r, kWsaInval);
+        return;
+      }
       rdma_revoke(g);
       stats_.rdma_regions.add(static_cast<uint64_t>(-1));
     }
@@ -152,9 +150,13 @@ rte_mbuf* PollCore::rdma_frame_alloc(Conn& c, wire::Fields& f, const wire::RdmaR
     stats_.tx_alloc_fail.add(1);
     return nullptr;
   }
+  rdma_frame_fill(c, m, f, body);
+  return m;
+}
+
+void PollCore::rdma_frame_fill(Conn& c, rte_mbuf* m, wire::Fields& f, const wire::RdmaRef* body) {
   fill_conn_fields(c, f);
   if (body) wire::put_rdma_body(rte_pktmbuf_mtod(m, uint8_t*) + wire::kFrameOverhead, *body);
-  return m;
 }
 
 void PollCore::rdma_frame_send(Conn& c, rte_mbuf* m, const wire::Fields& f, uint16_t payload_len) {
@@ -191,12 +193,12 @@ PollCore::PumpStatus PollCore::pump_rdma_op_pc(Conn& c, Request* r) {
     f.opcode = wire::kRdmaWrite;
     f.flags = static_cast<uint16_t>((r->progress == 0 ? wire::kFirst : 0) |
                                     (r->progress + seg == r->total_len ? wire::kLast : 0));
-    rte_mbuf* m = rdma_frame_alloc(c, f, &r->remote);
+    // The data copied in, or attached zero-copy (poll_core_zc.cpp), behind the body.
+    rte_mbuf* m = payload_frame_pc(c, r, seg, kRdmaBodyLen);
     if (m == nullptr) return kPumpNoRoom;
+    rdma_frame_fill(c, m, f, &r->remote);
     f.msg_len = r->total_len;
     f.msg_offset = r->progress;
-    request_gather(r, r->progress,
-                   rte_pktmbuf_mtod(m, uint8_t*) + wire::kFrameOverhead + kRdmaBodyLen, seg);
     r->last_psn = c.snd_nxt;
     rdma_frame_send(c, m, f, static_cast<uint16_t>(kRdmaBodyLen + seg));
     r->progress += seg;
@@ -260,9 +262,9 @@ void PollCore::on_rdma_write_pc(Conn& c, const wire::Frame& fr) {
     rdma_deny_pc(c, d);
     return;
   }
-  if (op.data_len)
-    std::memcpy(reinterpret_cast<void*>(c.regions[op.ref.region].addr + op.seg_offset), op.data,
-                op.data_len);
+  RdmaRegion& g = c.regions[op.ref.region];
+  if (op.data_len) std::memcpy(reinterpret_cast<void*>(g.addr + op.seg_offset), op.data, op.data_len);
+  g.writing = !(fr.f.flags & wire::kLast);  // in use between its first and last frame (R59)
 }
 
 void PollCore::on_rdma_read_req_pc(Conn& c, const wire::Frame& fr) {

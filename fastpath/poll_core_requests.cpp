@@ -4,28 +4,20 @@
 
 #include "poll_core.h"
 #include "port/port.h"
+#include "wsa_codes.h"
 
 namespace dpsan::fastpath {
 
-namespace {
-constexpr uint32_t kWsaNotConn = 10057;
-constexpr uint32_t kWsaNoBufs = 10055;
-constexpr uint32_t kWsaAborted = 995;
-constexpr uint32_t kWsaMsgSize = 10040;
-constexpr uint32_t kWsaConnReset = 10054;
-
-}  // namespace
-
 void PollCore::on_request_pc(Request* r) {
   switch (r->kind) {
-    case ReqKind::kSend: on_send_pc(r); break;
+    case ReqKind::kSend:
+    case ReqKind::kRdmaWrite:  // in order with the sends (R44): poll_core_rdma.cpp
+    case ReqKind::kRdmaRead: on_send_pc(r); break;
     case ReqKind::kRecv: on_recv_pc(r); break;
     case ReqKind::kConnect: on_connect_pc(r); break;
     case ReqKind::kAccept: on_accept_pc(r); break;
     case ReqKind::kReject: on_reject_pc(r); break;
     case ReqKind::kClose: on_close_pc(r); break;
-    case ReqKind::kRdmaWrite:
-    case ReqKind::kRdmaRead: on_rdma_op_pc(r); break;
     case ReqKind::kRdmaReg: on_rdma_reg_pc(r); break;
     case ReqKind::kRdmaDereg: on_rdma_dereg_pc(r); break;
     case ReqKind::kTestInject: on_test_inject_pc(r); break;
@@ -40,7 +32,7 @@ void PollCore::on_send_pc(Request* r) {
     return;
   }
   r->progress = 0;
-  r->started = 0;  // no message number yet
+  r->started = 0;  // a send: no message number yet
   c->send_q.push(r);
   mark_ready(*c);
   ensure_timer(*c);  // a send stalled on credits still needs the peer watched

@@ -35,6 +35,8 @@ unsigned PollCore::rx_pc() {
 }
 
 void PollCore::rx_frame_pc(rte_mbuf* m, uint8_t via) {
+  // A zero-copy frame of this process: copied out, the sender's buffer released (zerocopy.h).
+  if (m->nb_segs > 1 && (m = zc_flatten(m, e_->mbuf_pool())) == nullptr) return;
   // Frames are single-segment: every port is set up without scatter. The mbuf is read only:
   // with in-process ports (loopback, ring pairs) it is also in the sender's window.
   const uint8_t* data = rte_pktmbuf_mtod(m, const uint8_t*);

@@ -6,12 +6,9 @@
  */
 #include "poll_core.h"
 #include "port/port.h"
+#include "wsa_codes.h"
 
 namespace dpsan::fastpath {
-
-namespace {
-constexpr uint32_t kWsaAborted = 995;
-}
 
 void PollCore::drain_requests_quiesced() {
   Request* reqs[kReqBurst];

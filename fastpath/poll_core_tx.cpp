@@ -32,8 +32,11 @@ void PollCore::seal_frame(rte_mbuf* m, const wire::L3Addr& addr, const wire::Fie
                           uint16_t len) {
   Port* port = e_->port(addr.via);
   bool offload = port->tx_ip_cksum();
-  uint32_t flen = wire::encode(rte_pktmbuf_mtod(m, uint8_t*), addr, f, len, !offload);
-  m->data_len = static_cast<uint16_t>(flen);
+  rte_mbuf* ext = m->next;  // a zero-copy payload segment (poll_core_zc.cpp), or none
+  uint16_t ext_len = ext ? ext->data_len : 0;
+  uint32_t flen = wire::encode(rte_pktmbuf_mtod(m, uint8_t*), addr, f, len, !offload,
+                               ext ? rte_pktmbuf_mtod(ext, const uint8_t*) : nullptr, ext_len);
+  m->data_len = static_cast<uint16_t>(flen - ext_len);
   m->pkt_len = flen;
   m->port = addr.via;  // tx_flush sends each frame on its own port
   if (offload) {
@@ -63,9 +66,7 @@ void PollCore::fill_conn_fields(Conn& c, wire::Fields& f) {
 }
 
 void PollCore::push_reliable(Conn& c, rte_mbuf* m, uint32_t psn) {
-  // One reference for the port, one kept for retransmission. The frame was just built from a
-  // fresh mbuf that nothing else sees yet: a plain store, not rte_mbuf_refcnt_update's atomic.
-  rte_mbuf_refcnt_set(m, 2);
+  rte_pktmbuf_refcnt_update(m, 1);  // one for the port, one kept for retransmission (all segments)
   c.txw[psn % kWindow] = TxSlot{m, now_, false, false};
   held_++;
   txq_[ntx_++] = m;
@@ -150,9 +151,10 @@ bool PollCore::pump_conn_pc(Conn& c) {
       if (!tx_has_room()) return false;
       if (!window_open(c)) return true;  // resumes when acks open the window (mark_ready)
       if (held_ >= held_budget_) return false;  // leave mbufs for acks; retry next pass
-      rte_mbuf* mb = frame_alloc(e_->mbuf_pool(), stats_);
-      if (mb == nullptr) return false;
       uint32_t seg = std::min<uint32_t>(mss_[c.addr.via], r->total_len - r->progress);
+      // The payload copied in, or attached zero-copy (poll_core_zc.cpp).
+      rte_mbuf* mb = payload_frame_pc(c, r, seg, 0);
+      if (mb == nullptr) return false;
       wire::Fields f{};
       f.opcode = wire::kData;
       f.flags = static_cast<uint16_t>((r->progress == 0 ? wire::kFirst : 0) |
@@ -161,8 +163,6 @@ bool PollCore::pump_conn_pc(Conn& c) {
       f.msg_seq = r->msg_seq;
       f.msg_len = r->total_len;
       f.msg_offset = r->progress;
-      uint8_t* buf = rte_pktmbuf_mtod(mb, uint8_t*);
-      request_gather(r, r->progress, buf + wire::kFrameOverhead, seg);
       seal_frame(mb, c.addr, f, static_cast<uint16_t>(seg));
       r->last_psn = c.snd_nxt;
       push_reliable(c, mb, c.snd_nxt++);

@@ -37,6 +37,7 @@ struct RdmaRegion {
   uint32_t gen = 1;     ///< bumped at each revocation; never 0
   uint32_t rights = 0;  ///< kRdmaRead | kRdmaWrite
   bool live = false;
+  bool writing = false; ///< a peer's write is being placed: first frame in, last not yet (R59)
 };
 
 /** Why a remote access was refused (stats and tests); kOk when it is allowed. */
@@ -70,6 +71,7 @@ inline RdmaDeny rdma_check(const RdmaRegion* table, uint32_t conn_id, const wire
 /** Revoke one slot: nothing the peer holds names it any more. */
 inline void rdma_revoke(RdmaRegion& r) {
   r.live = false;
+  r.writing = false;
   r.key = 0;
   r.gen = r.gen + 1 == 0 ? 1 : r.gen + 1;
 }

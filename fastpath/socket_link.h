@@ -39,6 +39,7 @@ struct SocketLink {
   uint16_t core = 0;                        ///< owning poll core; immutable while open
   uint32_t conn_slot_pc = UINT32_MAX;       ///< owner core only: index in its conn table
   std::atomic<uint32_t> pending_upcalls{0}; ///< notifier records not yet delivered
+  std::atomic<uint32_t> zc_held{0};         ///< ended zero-copy operations not yet published (zerocopy.h)
   std::atomic<int32_t> sticky_error{0};     ///< set by the owner core when the connection dies
   std::atomic<uint32_t> close_acked{0};     ///< set (release) by whoever finished the close request
   std::atomic<bool> closing{false};         ///< no event is signalled once set

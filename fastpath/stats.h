@@ -36,6 +36,7 @@ struct CoreStats {
   Counter conns;               ///< live connections (gauge, owner-written)
   Counter rdma_denied;         ///< remote accesses refused (each aborted its connection)
   Counter rdma_regions;        ///< live RDMA registrations (gauge, owner-written)
+  Counter zerocopy_frames;     ///< frames whose payload was attached, not copied (zerocopy.h)
 };
 
 }  // namespace dpsan::fastpath

@@ -95,6 +95,9 @@ void wait_upcalls_delivered(Socket* s) {
  * ring is sized for every request and socket; if it is full anyway, deliver some and retry.
  */
 void finish_close_later(control::Instance* inst, Socket* s) {
+  // Zero-copy operations whose frames still hold the switch's buffer queue their completion
+  // when the last frame goes (fastpath/zerocopy.h): on a poll core, so waiting here is safe.
+  while (s->link.zc_held.load(std::memory_order_acquire) != 0 && !inst->stopping()) nap_us(20);
   while (!inst->engine().queue_close_handle(&s->link)) inst->notifier().wait_drained();
 }
 

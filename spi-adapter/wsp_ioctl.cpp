@@ -46,6 +46,7 @@ void fill_stats(control::Instance* inst, DPSAN_STATS* out) {
     st.drops_duplicate += c.drops_duplicate.get();
     st.rdma_registrations += c.rdma_regions.get();
     st.rdma_denied += c.rdma_denied.get();
+    st.zerocopy_frames += c.zerocopy_frames.get();
   }
   st.neighbours = e.neighbours.size();
   st.ports = e.port_count();
@@ -54,6 +55,7 @@ void fill_stats(control::Instance* inst, DPSAN_STATS* out) {
   st.cache_entries = cs.entries;
   st.cache_hits = cs.hits;
   st.cache_misses = cs.misses;
+  st.zerocopy_waiting = e.zc_waiting.load(std::memory_order_relaxed);
   *out = st;
 }
 

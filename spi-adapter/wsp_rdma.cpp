@@ -19,6 +19,7 @@
 #include "overlapped.h"
 #include "socket_table.h"
 #include "test_hooks.h"
+#include "transfer.h"
 #include "validate.h"
 #include "wsp.h"
 
@@ -90,11 +91,7 @@ int post_rdma(SOCKET sock, LPWSABUFEX bufs, DWORD count, LPVOID desc_p, DWORD de
   control::Instance* inst = guard.instance();
   if (inst == nullptr) return fail(lpErrno, no_instance_code(guard, WSAENOTSOCK));
   fastpath::SocketLink& link = s->link;
-  uint8_t st = link.state.load(std::memory_order_acquire);
-  if (st != fastpath::kLinkEstablished) {
-    int sticky = link.sticky_error.load(std::memory_order_relaxed);
-    return fail(lpErrno, st == fastpath::kLinkDead && sticky ? sticky : WSAENOTCONN);
-  }
+  if (int code = link_error(link)) return fail(lpErrno, code);
   bool read = kind == fastpath::ReqKind::kRdmaRead;
   if (!read && s->shut_send.load(std::memory_order_acquire)) return fail(lpErrno, WSAESHUTDOWN);
   uint64_t total = 0;
@@ -111,32 +108,11 @@ int post_rdma(SOCKET sock, LPWSABUFEX bufs, DWORD count, LPVOID desc_p, DWORD de
   r->remote = fastpath::wire::RdmaRef{d.conn, d.region, d.gen, d.key, offset};
   // A read writes into the local buffers: their registration needs MEM_WRITE (spec 2.16).
   uint32_t need = read ? MEM_WRITE : 0;
-  for (DWORD i = 0; i < count; i++) {
-    fastpath::Sge& sg = r->sge[i];
-    sg.buf = bufs[i].buf;
-    sg.len = bufs[i].len;
-    sg.mr = fastpath::kMrNone;
-    r->nsge = static_cast<uint8_t>(i + 1);
-    if (sg.len == 0) continue;
-    // The handle must be this socket's (R57) and cover the buffer with the rights needed.
-    sg.mr = e.mrs.acquire(reinterpret_cast<uint64_t>(bufs[i].handle), s->self,
-                          reinterpret_cast<uintptr_t>(sg.buf), sg.len, need);
-    if (sg.mr == fastpath::kMrNone) {
-      r->nsge = static_cast<uint8_t>(i);
-      for (unsigned j = 0; j < r->nsge; j++)
-        if (r->sge[j].mr != fastpath::kMrNone) e.mrs.release(r->sge[j].mr);
-      e.request_put(r);
-      return fail(lpErrno, WSAEFAULT);
-    }
-  }
-  fastpath::ov_start(r->ov);  // R33
-  if (!e.post(r)) {
-    for (unsigned j = 0; j < r->nsge; j++)
-      if (r->sge[j].mr != fastpath::kMrNone) e.mrs.release(r->sge[j].mr);
-    e.request_put(r);
-    return fail(lpErrno, WSAENOBUFS);
-  }
-  return fail(lpErrno, WSA_IO_PENDING);  // Decision 3
+  // The handle must be this socket's (R57) and cover the buffer with the rights needed.
+  return post_buffers(e, r, bufs, count, [&](DWORD i) {
+    return e.mrs.acquire(reinterpret_cast<uint64_t>(bufs[i].handle), s->self,
+                         reinterpret_cast<uintptr_t>(bufs[i].buf), bufs[i].len, need);
+  }, lpErrno);
 }
 
 }  // namespace
@@ -218,10 +194,14 @@ int WSPDeregisterRdmaMemory(SOCKET sock, LPVOID lpRdmaBufferDescriptor, DWORD dw
     r->link = &s->link;
     r->remote = en.ref;
     uint32_t answer = 0;
-    // Once answered, the core has revoked the region: the peer can reach none of it (R63).
-    // Abandoned (final cleanup under way): the cleanup frees every connection, and with them
-    // every region, before it returns (R18).
-    if (post_sync(inst, r, &answer)) e.request_put(r);
+    // Answered 0: the core has revoked the region, the peer can reach none of it (R63).
+    // WSAEINVAL: a peer's RDMA is using it, and it stays registered (R59). Abandoned (final
+    // cleanup under way): the cleanup frees every connection, and with them every region,
+    // before it returns (R18).
+    if (post_sync(inst, r, &answer)) {
+      e.request_put(r);
+      if (answer != 0) return fail(lpErrno, static_cast<int>(answer));
+    }
     e.reg_cache.release(en.cache_id);  // the range itself stays cached (spec 2.16)
     en = RdmaEntry{};
     return 0;

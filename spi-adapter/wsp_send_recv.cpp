@@ -14,6 +14,7 @@
 #include "fastpath/engine.h"
 #include "overlapped.h"
 #include "socket_table.h"
+#include "transfer.h"
 #include "validate.h"
 #include "wsp.h"
 
@@ -45,11 +46,7 @@ int post_transfer(SOCKET sock, LPWSABUF bufs, DWORD count, LPWSAOVERLAPPED ov,
   if (inst == nullptr) return fail(lpErrno, no_instance_code(guard, WSAENOTSOCK));
 
   fastpath::SocketLink& link = s->link;
-  uint8_t st = link.state.load(std::memory_order_acquire);
-  if (st != fastpath::kLinkEstablished) {
-    int sticky = link.sticky_error.load(std::memory_order_relaxed);
-    return fail(lpErrno, st == fastpath::kLinkDead && sticky ? sticky : WSAENOTCONN);
-  }
+  if (int code = link_error(link)) return fail(lpErrno, code);
   bool send = kind == fastpath::ReqKind::kSend;
   if ((send ? s->shut_send : s->shut_recv).load(std::memory_order_acquire))
     return fail(lpErrno, WSAESHUTDOWN);
@@ -68,30 +65,9 @@ int post_transfer(SOCKET sock, LPWSABUF bufs, DWORD count, LPWSAOVERLAPPED ov,
   r->total_len = static_cast<uint32_t>(total);
   // Receives write into the buffer: their registration needs MEM_WRITE.
   uint32_t need = send ? 0 : MEM_WRITE;
-  for (DWORD i = 0; i < count; i++) {
-    fastpath::Sge& sg = r->sge[i];
-    sg.buf = bufs[i].buf;
-    sg.len = bufs[i].len;
-    sg.mr = fastpath::kMrNone;
-    r->nsge = static_cast<uint8_t>(i + 1);
-    if (sg.len == 0) continue;
-    sg.mr = pin_registration(e.mrs, s.get(), reinterpret_cast<uintptr_t>(sg.buf), sg.len, need);
-    if (sg.mr == fastpath::kMrNone) {
-      r->nsge = static_cast<uint8_t>(i);
-      for (unsigned j = 0; j < r->nsge; j++)
-        if (r->sge[j].mr != fastpath::kMrNone) e.mrs.release(r->sge[j].mr);
-      e.request_put(r);
-      return fail(lpErrno, WSAEFAULT);  // not inside a registration of this socket (R57)
-    }
-  }
-  fastpath::ov_start(r->ov);  // R33: in progress until the completion is published
-  if (!e.post(r)) {
-    for (unsigned j = 0; j < r->nsge; j++)
-      if (r->sge[j].mr != fastpath::kMrNone) e.mrs.release(r->sge[j].mr);
-    e.request_put(r);
-    return fail(lpErrno, WSAENOBUFS);
-  }
-  return fail(lpErrno, WSA_IO_PENDING);  // Decision 3: never inline
+  return post_buffers(e, r, bufs, count, [&](DWORD i) {
+    return pin_registration(e.mrs, s.get(), reinterpret_cast<uintptr_t>(bufs[i].buf), bufs[i].len, need);
+  }, lpErrno);
 }
 
 }  // namespace

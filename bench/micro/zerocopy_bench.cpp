@@ -97,8 +97,8 @@ void BM_FrameExtAttach(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * n);
 }
 
-BENCHMARK(BM_FrameCopy)->ArgName("payload")->Arg(256)->Arg(1024)->Arg(2048)->Arg(4096)->Arg(8192);
-BENCHMARK(BM_FrameExtAttach)->ArgName("payload")->Arg(256)->Arg(1024)->Arg(2048)->Arg(4096)->Arg(8192);
+BENCHMARK(BM_FrameCopy)->ArgName("payload")->Arg(256)->Arg(512)->Arg(1024)->Arg(1416)->Arg(2048)->Arg(4096)->Arg(8192);
+BENCHMARK(BM_FrameExtAttach)->ArgName("payload")->Arg(256)->Arg(512)->Arg(1024)->Arg(1416)->Arg(2048)->Arg(4096)->Arg(8192);
 
 }  // namespace
 

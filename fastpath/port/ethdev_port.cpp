@@ -141,6 +141,10 @@ EthdevPort* ethdev_start(uint16_t id, rte_mempool* pool, uint16_t queues, uint16
   set_rss(info, queues, &conf);
   bool cksum = info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
   if (cksum) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+  // Zero-copy frames are chains (zerocopy.h). net_ring passes mbufs through and claims no
+  // offload; the caller knows such a port and says so.
+  bool multi_seg = info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+  if (multi_seg) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
   if (int rc = rte_eth_dev_configure(id, queues, queues, &conf); rc != 0)
     return fail(errstr("rte_eth_dev_configure", rc));
   if (mtu != 0) {
@@ -163,6 +167,7 @@ EthdevPort* ethdev_start(uint16_t id, rte_mempool* pool, uint16_t queues, uint16
   rte_eth_macaddr_get(id, &a);
   port->set_mac(a);
   port->set_tx_ip_cksum(cksum);
+  port->set_multi_seg(multi_seg);
   return port;
 }
 
@@ -191,7 +196,12 @@ Port* probe_port_open(const std::string& device, rte_mempool* pool, uint16_t que
     }
     probed[name] = device;
   }
-  return ethdev_start(id, pool, queues, 0, EthdevPort::Owned{}, err);
+  EthdevPort* port = ethdev_start(id, pool, queues, 0, EthdevPort::Owned{}, err);
+  // Virtual devices (net_memif, net_af_packet...) copy what they send through the CPU; a PCI
+  // device would DMA from the switch's memory, which needs rte_extmem_register and
+  // rte_dev_dma_map of every registration: not done, so its frames are copied (README).
+  if (port) port->set_zero_copy(device.rfind("net_", 0) == 0);
+  return port;
 }
 
 }  // namespace dpsan::fastpath

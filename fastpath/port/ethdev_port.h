@@ -39,11 +39,17 @@ class EthdevPort final : public Port {
   void set_mac(const rte_ether_addr& a);
   void set_mtu(uint16_t mtu) { mtu_ = mtu; }
   void set_tx_ip_cksum(bool on) { tx_ip_cksum_ = on; }
+  bool zero_copy_tx() const override { return zero_copy_; }
+  /** Allow zero-copy frames (in-process rings, virtual devices): needs multi-segment TX. */
+  void set_zero_copy(bool on) { zero_copy_ = on && multi_seg_; }
+  void set_multi_seg(bool on) { multi_seg_ = on; }
 
  private:
   uint16_t id_;
   uint16_t mtu_;
   Owned owned_;
+  bool multi_seg_ = false;  ///< TX takes mbuf chains
+  bool zero_copy_ = false;
 };
 
 /**

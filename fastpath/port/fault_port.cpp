@@ -58,7 +58,7 @@ class FaultPort final : public Port {
       if (chance(l, f_.corrupt)) m = corrupt(l, m);
       if (m == nullptr) continue;
       if (chance(l, f_.duplicate) && k + 1 < kOut) {
-        rte_mbuf_refcnt_update(m, 1);
+        rte_pktmbuf_refcnt_update(m, 1);  // every segment: a zero-copy frame is a chain
         push(l, out, &k, m);
         l.faults.add(1);
       }
@@ -89,21 +89,26 @@ class FaultPort final : public Port {
     return n;  // every frame is taken: lost, held, sent or waiting in the backlog
   }
 
-  void close() override {
-    for (Lane& l : lanes_) {
-      for (uint16_t i = 0; i < l.nbacklog; i++) rte_pktmbuf_free(l.backlog[i]);
-      l.nbacklog = 0;
-      if (l.held) rte_pktmbuf_free(l.held);
-      l.held = nullptr;
-      while (l.dn) {
-        rte_pktmbuf_free(l.delayed[l.dh].m);
-        l.dh = (l.dh + 1) % kDelay;
-        l.dn--;
-      }
+  void release_held(uint16_t q) override {
+    Lane& l = lanes_[q];
+    for (uint16_t i = 0; i < l.nbacklog; i++) rte_pktmbuf_free(l.backlog[i]);
+    l.nbacklog = 0;
+    if (l.held) rte_pktmbuf_free(l.held);
+    l.held = nullptr;
+    while (l.dn) {
+      rte_pktmbuf_free(l.delayed[l.dh].m);
+      l.dh = (l.dh + 1) % kDelay;
+      l.dn--;
     }
+    inner_->release_held(q);
+  }
+
+  void close() override {
+    for (uint16_t q = 0; q < lanes_.size(); q++) release_held(q);
     inner_->close();
   }
   uint16_t mtu() const override { return inner_->mtu(); }
+  bool zero_copy_tx() const override { return inner_->zero_copy_tx(); }
   bool needs_arp() const override { return inner_->needs_arp(); }
 
   uint64_t faults_injected() const override {

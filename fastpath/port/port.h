@@ -36,6 +36,17 @@ class Port {
   virtual uint64_t faults_injected() const { return 0; }
   /** Ethernet ports resolve peers with ARP; a port that carries only UDP payloads does not. */
   virtual bool needs_arp() const { return true; }
+  /**
+   * True when frames may carry a payload segment attached to the switch's memory (zerocopy.h):
+   * the port takes mbuf chains and needs no DMA mapping of that memory (in-process rings, and
+   * virtual devices that copy what they send). Others get copied frames.
+   */
+  virtual bool zero_copy_tx() const { return false; }
+  /**
+   * Free every frame the port holds back on queue `q` (fault injection's delayed, reordered and
+   * refused frames), so that zero-copy operations can complete. Final cleanup, quiesced.
+   */
+  virtual void release_held(uint16_t q) { (void)q; }
   const uint8_t* mac() const { return mac_; }
   /** True when the port computes the IPv4 header checksum of what it sends. */
   bool tx_ip_cksum() const { return tx_ip_cksum_; }

@@ -40,7 +40,13 @@ Port* from_rings(const char* name, rte_ring** rx, rte_ring** tx, uint16_t queues
   }
   owned.close_device = true;
   EthdevPort* p = ethdev_start(static_cast<uint16_t>(id), pool, queues, 9000, std::move(owned), err);
-  if (p != nullptr) p->set_mac(mac);
+  if (p != nullptr) {
+    p->set_mac(mac);
+    // net_ring hands the mbufs themselves to the receiving core, which flattens a chain and
+    // frees it at once (zerocopy.h): zero-copy frames are safe here.
+    p->set_multi_seg(true);
+    p->set_zero_copy(true);
+  }
   return p;
 }
 

@@ -224,7 +224,7 @@ DecodeStatus decode(const uint8_t* data, size_t len, Frame* out) {
 }
 
 uint32_t encode(uint8_t* buf, const L3Addr& addr, const Fields& f, uint16_t payload_len,
-                bool ip_cksum) {
+                bool ip_cksum, const uint8_t* ext, uint16_t ext_len) {
   std::memcpy(buf, addr.dst_mac, 6);
   std::memcpy(buf + 6, addr.src_mac, 6);
   wr16(buf + 12, 0x0800);
@@ -273,7 +273,9 @@ uint32_t encode(uint8_t* buf, const L3Addr& addr, const Fields& f, uint16_t payl
   hdr.crc32c = be32::of(0);
   uint8_t* h = udp + kUdpLen;
   std::memcpy(h, &hdr, sizeof hdr);
-  be32 crc = be32::of(header_crc(h, h + sizeof(Header), payload_len));
+  uint32_t c = header_crc(h, h + sizeof(Header), static_cast<uint16_t>(payload_len - ext_len));
+  if (ext_len) c = ~crc32c(ext, ext_len, ~c);  // continue the CRC over the attached bytes
+  be32 crc = be32::of(c);
   std::memcpy(h + kCrcOffset, &crc, 4);
   return kEthLen + ip_total;
 }

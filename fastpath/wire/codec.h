@@ -74,10 +74,12 @@ DecodeStatus decode(const uint8_t* data, size_t len, Frame* out);
  * Write the headers of a frame into `buf` (at least kFrameOverhead + payload_len bytes, with the
  * payload already in place at buf + kFrameOverhead) and compute the checksums; the IPv4 header
  * checksum is left 0 when `ip_cksum` is false (the port computes it: checksum offload).
- * @return the frame length.
+ * With `ext`, the last `ext_len` bytes of the payload are not in `buf` but at `ext` (a zero-copy
+ * segment, zerocopy.h): the CRC covers them there.
+ * @return the frame length (ext_len included).
  */
 uint32_t encode(uint8_t* buf, const L3Addr& addr, const Fields& f, uint16_t payload_len,
-                bool ip_cksum = true);
+                bool ip_cksum = true, const uint8_t* ext = nullptr, uint16_t ext_len = 0);
 
 /** Bytes before each message of a packed DATA frame (its be32 length). */
 inline constexpr uint32_t kPackedLenBytes = 4;

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 // R59 (RDMA): WSPDeregisterRdmaMemory answers WSAEINVAL for an unknown descriptor: never
-// registered, already deregistered, another socket's, or mangled.
+// registered, already deregistered, another socket's, or mangled; and for one a peer's RDMA is
+// using (the read the target is serving, the write it is placing).
 // R61 (more): the descriptor is opaque, its length is what the probe reported, and every
 // registration gets a different one (a fresh key).
+
+#include <cstring>
+#include <thread>
 
 #include "rdma_helpers.h"
 
@@ -69,11 +73,9 @@ TEST(Conformance, R61_RdmaDescriptorsAreDistinct) {
 
 TEST(Conformance, R59_LocalBufferOfPendingRdmaStaysRegistered) {
   Session ses;
-  ASSERT_EQ(sw().startup(), 0);
   Conn k;
-  ASSERT_TRUE(make_conn(&k));
   RdmaRegion remote;
-  ASSERT_TRUE(make_rdma_region(k.ext, k.a(), 65536, &remote));
+  ASSERT_TRUE(rdma_setup(&k, 65536, &remote));
   Region msg, local, inbox;
   ASSERT_TRUE(make_region(k.c(), 4096, &msg, MEM_READWRITE, 'm'));
   ASSERT_TRUE(make_region(k.c(), 65536, &local, MEM_READWRITE, 'w'));
@@ -98,5 +100,49 @@ TEST(Conformance, R59_LocalBufferOfPendingRdmaStaysRegistered) {
   EXPECT_TRUE(r.ok) << wsa_name(r.err);
   EXPECT_TRUE(all_bytes(remote.buf, 65536, 'w'));
   EXPECT_EQ(k.ext.dereg(k.c(), local.h, &err), 0) << wsa_name(err);
+  EXPECT_EQ(sw().cleanup(), 0);
+}
+
+// R59 (RDMA): "the same holds for RDMA descriptors": deregistering one that an RDMA is using
+// answers WSAEINVAL, and the region stays registered (so R63 is not at stake: nothing was
+// deregistered). Once the operation is over, it deregisters.
+TEST(Conformance, R59_RdmaDescriptorInUseByAPeerReadIsRefused) {
+  Session ses;
+  ASSERT_EQ(sw().startup(), 0);
+  Conn k;
+  ASSERT_TRUE(make_conn(&k));
+  constexpr size_t kLen = 16u << 20;
+  RdmaRegion remote;
+  ASSERT_TRUE(make_rdma_region(k.ext, k.a(), kLen, &remote, MEM_READWRITE, 'r'));
+  Region local;
+  ASSERT_TRUE(make_region(k.c(), kLen, &local, MEM_READWRITE, 'l'));
+  int refused = 0;
+  for (int attempt = 0; attempt < 5 && refused == 0; attempt++) {
+    std::memset(local.buf, 'l', kLen);
+    // Given: a 16 MiB read of A's region by its peer C, seen under way (bytes arriving).
+    WSAOVERLAPPED* ov = sw().new_ov(Mode::Poll);
+    ASSERT_TRUE(read_pending(k.ext, k.c(), local, 0, kLen, remote, 0, ov));
+    while (static_cast<volatile char*>(local.buf)[0] != 'r' && !ov_done(ov)) std::this_thread::yield();
+    // When: A deregisters the descriptor meanwhile.
+    int err = 0;
+    int rc = k.ext.dereg_rdma(k.a(), remote.desc, remote.desc_len, &err);
+    OvResult r;
+    ASSERT_TRUE(wait_result(k.c(), ov, &r));
+    if (rc == 0) {
+      // The read had ended just before: the region is gone, register a new one and retry.
+      ASSERT_TRUE(r.ok) << wsa_name(r.err);
+      ASSERT_TRUE(make_rdma_region(k.ext, k.a(), kLen, &remote, MEM_READWRITE, 'r'));
+      continue;
+    }
+    // Expect: WSAEINVAL, and the read (never revoked) completes with every byte.
+    EXPECT_EQ(rc, SOCKET_ERROR);
+    EXPECT_EQ(err, WSAEINVAL) << wsa_name(err);
+    EXPECT_TRUE(r.ok) << wsa_name(r.err);
+    EXPECT_TRUE(all_bytes(local.buf, kLen, 'r'));
+    refused++;
+  }
+  EXPECT_EQ(refused, 1) << "the read was never seen under way";
+  int err = 0;
+  EXPECT_EQ(k.ext.dereg_rdma(k.a(), remote.desc, remote.desc_len, &err), 0) << wsa_name(err);
   EXPECT_EQ(sw().cleanup(), 0);
 }

@@ -35,11 +35,9 @@ uint64_t denied_now() {
 
 TEST(Conformance, R62_RemoteWriteIntoReadOnlyRegionFails) {
   Session ses;
-  ASSERT_EQ(sw().startup(), 0);
   Conn k;
-  ASSERT_TRUE(make_conn(&k));
   RdmaRegion ro;
-  ASSERT_TRUE(make_rdma_region(k.ext, k.a(), 65536, &ro, MEM_READ, 0x5a));
+  ASSERT_TRUE(rdma_setup(&k, 65536, &ro, MEM_READ, 0x5a));
   Region local, inbox;
   ASSERT_TRUE(make_region(k.c(), 65536, &local));
   ASSERT_TRUE(make_region(k.a(), 64, &inbox));
@@ -67,11 +65,9 @@ TEST(Conformance, R62_RemoteWriteIntoReadOnlyRegionFails) {
 
 TEST(Conformance, R62_RemoteReadOfWriteOnlyRegionFails) {
   Session ses;
-  ASSERT_EQ(sw().startup(), 0);
   Conn k;
-  ASSERT_TRUE(make_conn(&k));
   RdmaRegion wo;
-  ASSERT_TRUE(make_rdma_region(k.ext, k.a(), 65536, &wo, MEM_WRITE, 0));
+  ASSERT_TRUE(rdma_setup(&k, 65536, &wo, MEM_WRITE, 0));
   Region local, inbox;
   ASSERT_TRUE(make_region(k.c(), 65536, &local, MEM_READWRITE, 0x33));
   ASSERT_TRUE(make_region(k.a(), 64, &inbox));

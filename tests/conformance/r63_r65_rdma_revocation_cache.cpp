@@ -20,11 +20,9 @@ DPSAN_STATS stats_now() {
 
 TEST(Conformance, R63_DeregisteredRegionIsUnreachableThoughCached) {
   Session ses;
-  ASSERT_EQ(sw().startup(), 0);
   Conn k;
-  ASSERT_TRUE(make_conn(&k));
   RdmaRegion rr;
-  ASSERT_TRUE(make_rdma_region(k.ext, k.a(), 65536, &rr, MEM_READWRITE, 0x22));
+  ASSERT_TRUE(rdma_setup(&k, 65536, &rr, MEM_READWRITE, 0x22));
   Region local;
   ASSERT_TRUE(make_region(k.c(), 65536, &local, MEM_READWRITE, 0x3c));
   WSAOVERLAPPED* ov = sw().new_ov(Mode::Poll);
@@ -56,11 +54,9 @@ TEST(Conformance, R63_DeregisteredRegionIsUnreachableThoughCached) {
 
 TEST(Conformance, R63_ClosedConnectionReachesNoRegion) {
   Session ses;
-  ASSERT_EQ(sw().startup(), 0);
   Conn k;
-  ASSERT_TRUE(make_conn(&k));
   RdmaRegion rr;
-  ASSERT_TRUE(make_rdma_region(k.ext, k.a(), 65536, &rr, MEM_READWRITE, 0x19));
+  ASSERT_TRUE(rdma_setup(&k, 65536, &rr, MEM_READWRITE, 0x19));
   Region local;
   ASSERT_TRUE(make_region(k.c(), 4096, &local, MEM_READWRITE, 0x20));
   ASSERT_TRUE(close_socket(k.a()));  // without deregistering

@@ -34,6 +34,17 @@ inline ::testing::AssertionResult make_rdma_region(const Ext& ext, SOCKET s, siz
   return ::testing::AssertionSuccess();
 }
 
+/**
+ * The set-up most RDMA rules share: startup, a connection k, and `len` bytes that k.a()
+ * registers for its peer k.c() to reach. The caller holds the Session.
+ */
+inline ::testing::AssertionResult rdma_setup(Conn* k, size_t len, RdmaRegion* remote,
+                                             DWORD flags = MEM_READWRITE, int fill = 0) {
+  if (int rc = sw().startup(); rc != 0) return ::testing::AssertionFailure() << "startup: " << rc;
+  if (!make_conn(k)) return ::testing::AssertionFailure() << "no connection";
+  return make_rdma_region(k->ext, k->a(), len, remote, flags, fill);
+}
+
 /** WSPRdmaWrite of local[0, len) into `remote` at `roff`. Returns the call's value. */
 inline int rdma_write(const Ext& ext, SOCKET s, const Region& local, size_t loff, size_t len,
                       const RdmaRegion& remote, DWORD roff, WSAOVERLAPPED* ov, int* err) {

@@ -26,9 +26,11 @@
 #include "fastpath/wire/header.h"
 #include "fastpath/wire/rdma.h"
 #include "mini_switch.h"
+#include "provider_calls.h"
 #include "spi-adapter/test_hooks.h"
 
 using dpsan::perf::MiniSwitch;
+using dpsan::test::ext_fn;
 namespace fp = dpsan::fastpath;
 namespace wire = dpsan::fastpath::wire;
 using Clock = std::chrono::steady_clock;
@@ -47,15 +49,6 @@ bool wait_done(WSAOVERLAPPED& ov, int ms) {
     usleep(50);
   }
   return true;
-}
-
-void* ext_fn(MiniSwitch& sw, GUID id) {
-  void* fn = nullptr;
-  DWORD got = 0;
-  int e = 0;
-  sw.proc().lpWSPIoctl(0, SIO_GET_EXTENSION_FUNCTION_POINTER, &id, sizeof id, &fn, sizeof fn, &got,
-                       nullptr, nullptr, nullptr, &e);
-  return fn;
 }
 
 /** A region the target registered for its peer, its descriptor, and a snapshot of its bytes. */

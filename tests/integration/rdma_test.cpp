@@ -25,8 +25,13 @@
 #include <dpsan/dpsan_stats.h>
 
 #include "mini_switch.h"
+#include "provider_calls.h"
 
 using dpsan::perf::MiniSwitch;
+using dpsan::test::ext_fn;
+using dpsan::test::ip;
+using dpsan::test::startup_with;
+using dpsan::test::stats;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -78,15 +83,6 @@ struct Ext {
   LPFN_WSPRDMAREAD read = nullptr;
 };
 
-void* ext_fn(MiniSwitch& sw, GUID id) {
-  void* fn = nullptr;
-  DWORD got = 0;
-  int e = 0;
-  sw.proc().lpWSPIoctl(0, SIO_GET_EXTENSION_FUNCTION_POINTER, &id, sizeof id, &fn, sizeof fn, &got,
-                       nullptr, nullptr, nullptr, &e);
-  return fn;
-}
-
 Ext load(MiniSwitch& sw) {
   Ext x;
   x.reg = reinterpret_cast<LPFN_WSPREGISTERMEMORY>(ext_fn(sw, WSAID_REGISTERMEMORY));
@@ -108,12 +104,6 @@ struct Ends {
   DWORD desc_len = sizeof desc;
 };
 
-uint32_t ip(const char* a) {
-  in_addr v{};
-  inet_pton(AF_INET, a, &v);
-  return v.s_addr;
-}
-
 /**
  * Start the provider (on `config` if not empty: a DPSAN_CONFIG file for this startup only) and
  * connect the client to the server: over the loopback by default, else client on `cli_ip`,
@@ -122,16 +112,7 @@ uint32_t ip(const char* a) {
 ::testing::AssertionResult bring_up(Ends& s, uint16_t port, const std::string& config = "",
                                     const char* cli_ip = "127.0.0.1",
                                     const char* srv_ip = "127.0.0.1") {
-  std::string path = "/tmp/dpsan-rdma-" + std::to_string(getpid()) + ".toml";
-  if (!config.empty()) {
-    std::ofstream(path) << config;
-    setenv("DPSAN_CONFIG", path.c_str(), 1);
-  }
-  int rc = s.sw.startup();
-  if (!config.empty()) {
-    unlink(path.c_str());
-    unsetenv("DPSAN_CONFIG");
-  }
+  int rc = startup_with(s.sw, config);
   if (rc != 0) return ::testing::AssertionFailure() << "startup: " << rc;
   std::string why = s.sw.connect_pair(port, &s.cli, &s.srv, ip(srv_ip), ip(cli_ip));
   if (!why.empty()) return ::testing::AssertionFailure() << why;
@@ -222,15 +203,6 @@ void many_in_flight(Ends& s, int timeout_s) {
     ASSERT_EQ(ovs[k].OffsetHigh, 0u) << "read " << k;
     ASSERT_EQ(first_bad(s.back.get() + k * kSlice + 2, lens[k], 5000 + k), SIZE_MAX) << "read " << k;
   }
-}
-
-DPSAN_STATS stats(MiniSwitch& sw) {
-  DPSAN_STATS st{};
-  DWORD got = 0;
-  int e = 0;
-  sw.proc().lpWSPIoctl(0, SIO_DPSAN_GET_STATS, nullptr, 0, &st, sizeof st, &got, nullptr, nullptr,
-                       nullptr, &e);
-  return st;
 }
 
 void tear_down(Ends& s) {

@@ -299,6 +299,27 @@ TEST(WireEncode, ReturnsFrameLengthForEmptyAndLargePayloads) {
 // ---------------------------------------------------------------------------------------------
 // encode() then decode(): every opcode round-trips.
 
+// A zero-copy frame (fastpath/zerocopy.h): the last bytes of the payload live elsewhere; the
+// headers and CRC must be those of the same frame encoded in one piece.
+TEST(WireEncode, ExternalPayloadTailGivesTheSameFrame) {
+  Fields f = test_fields(kData);
+  f.flags = kFirst | kLast;
+  f.msg_offset = 0;
+  for (size_t in_buf : {size_t{0}, size_t{32}}) {
+    std::vector<uint8_t> payload = pattern(in_buf + 1500);
+    f.msg_len = static_cast<uint32_t>(payload.size());
+    std::vector<uint8_t> whole = make_frame(f, payload);
+    std::vector<uint8_t> head(kFrameOverhead + in_buf, 0x77);
+    std::memcpy(head.data() + kFrameOverhead, payload.data(), in_buf);
+    uint32_t n = encode(head.data(), test_addr(), f, static_cast<uint16_t>(payload.size()), true,
+                        payload.data() + in_buf, 1500);
+    EXPECT_EQ(n, whole.size());
+    EXPECT_EQ(std::memcmp(head.data(), whole.data(), head.size()), 0) << in_buf << " bytes in the buffer";
+    Frame fr;
+    ASSERT_EQ(decode(whole.data(), whole.size(), &fr), DecodeStatus::kOk);
+  }
+}
+
 TEST(WireDecode, RoundTripEveryOpcode) {
   for (uint8_t op = 1; op <= kOpcodeMax; op++) {
     for (size_t plen : {size_t{0}, size_t{12}, size_t{333}}) {

@@ -40,6 +40,7 @@ max_connections = 2048
 max_operations = 65535
 mbufs = 8191
 early_slots = 8
+zerocopy_min = 1024
 max_registrations = 4096
 connect_timeout_ms = 5000
 connect_retry_ms = 100
@@ -102,6 +103,7 @@ TEST(Config, ParseConfigText_FullFileSetsEveryKey) {
   EXPECT_EQ(c.engine.max_requests, 65535u);
   EXPECT_EQ(c.engine.mbufs, 8191u);
   EXPECT_EQ(c.engine.early_slots, 8u);
+  EXPECT_EQ(c.engine.zerocopy_min, 1024u);
   EXPECT_EQ(c.engine.max_registrations, 4096u);
   EXPECT_EQ(c.engine.connect_timeout_ms, 5000u);
   EXPECT_EQ(c.engine.connect_retry_ms, 100u);
@@ -264,6 +266,7 @@ TEST(Config, ParseConfigText_OutOfRangeNumbersAreNamed) {
       {"max_registrations", 15, 1048577},
       {"connect_timeout_ms", 9, 600001},
       {"connect_retry_ms", 0, 60001},
+      {"zerocopy_min", -1, 65536},
   };
   for (const Range& r : ranges) {
     for (long long v : {r.below, r.above, -1LL, 9223372036854775807LL}) {

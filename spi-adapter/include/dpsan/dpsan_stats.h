@@ -53,6 +53,9 @@ typedef struct DPSAN_STATS {
   uint64_t cache_entries;      /* registration cache: ranges cached, in use or not */
   uint64_t cache_hits;         /* registrations served from the cache */
   uint64_t cache_misses;       /* registrations that had to pin a new range */
+  /* Added with zero-copy sends (append only, as above). */
+  uint64_t zerocopy_frames;    /* frames sent with their payload attached to switch memory */
+  uint64_t zerocopy_waiting;   /* operations ended, waiting for frames to release their buffer */
 } DPSAN_STATS;
 
 /* Index into DPSAN_STATS.drops_by_reason: which check a dropped frame failed. */
