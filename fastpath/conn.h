@@ -91,6 +91,7 @@ struct Conn {
   uint32_t peer_recv_limit = 0;
   uint32_t peer_early_limit = 0;
   bool stalled = false;         ///< the head message waits for a peer credit
+  bool peer_packs = false;      ///< the peer takes packed DATA (it said so in its handshake)
   ReqQueue unacked_q;           ///< sends fully framed, completing when their last frame is acked
 
   // receive side

@@ -87,6 +87,10 @@ void Engine::publish(Request* r, uint32_t error, uint32_t bytes) {
   for (unsigned i = 0; i < r->nsge; i++)
     if (r->sge[i].mr != kMrNone) mrs.release(r->sge[i].mr);
   request_put(r);  // R13: the provider's resources go first
+  publish(ov, link, error, bytes);
+}
+
+void Engine::publish(OvView* ov, SocketLink* link, uint32_t error, uint32_t bytes) {
   if (ov_poll_mode(ov)) {
     ov_publish_in_place(ov, error, bytes, 0);  // R34: no upcall
     return;
@@ -96,6 +100,32 @@ void Engine::publish(Request* r, uint32_t error, uint32_t bytes) {
   link->pending_upcalls.fetch_add(1, std::memory_order_acq_rel);
   NotifyRecord rec{NotifyRecord::kComplete, error, bytes, 0, link, ov};
   while (!notify.enqueue(rec)) rte_pause();  // cannot fill: sized for every request
+}
+
+void Engine::finish_burst(const Done* d, unsigned n) {
+  constexpr unsigned kChunk = 64;
+  while (n) {
+    unsigned k = n < kChunk ? n : kChunk, m = 0;
+    void* reqs[kChunk];
+    OvView* ovs[kChunk];
+    SocketLink* links[kChunk];
+    uint32_t errors[kChunk], bytes[kChunk];
+    for (unsigned i = 0; i < k; i++) {
+      Request* r = d[i].r;
+      if (r->zc.on && zc_settle(r, d[i].error, d[i].bytes)) continue;  // R19: at the last release
+      ovs[m] = r->ov;
+      links[m] = r->link;
+      errors[m] = d[i].error;
+      bytes[m] = d[i].bytes;
+      for (unsigned j = 0; j < r->nsge; j++)
+        if (r->sge[j].mr != kMrNone) mrs.release(r->sge[j].mr);
+      reqs[m++] = r;
+    }
+    if (m) rte_mempool_put_bulk(requests_, reqs, m);  // R13: the provider's resources go first
+    for (unsigned i = 0; i < m; i++) publish(ovs[i], links[i], errors[i], bytes[i]);
+    d += k;
+    n -= k;
+  }
 }
 
 void Engine::record_event(SocketLink* link, uint32_t bit, int32_t error) {

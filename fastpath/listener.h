@@ -30,6 +30,7 @@ struct PendingConn {
   uint32_t peer_recv_limit, peer_early_limit;
   uint16_t core;               ///< core that received the request and owns this record
   bool cancelled;              ///< the connector gave up (RESET) before it was accepted
+  bool peer_packs;             ///< the connector takes packed DATA (wire::kPacked)
   PendingConn* next_pc;        ///< owner core's pending list
 };
 

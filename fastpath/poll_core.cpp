@@ -104,6 +104,7 @@ int PollCore::run() {
       for (unsigned i = 0; i < n; i++) on_request_pc(reqs[i]);
       work += n;
       work += rx_pc();
+      flush_completions();
       send_acks_pc();
       if (now_ >= next_timer_tsc_) {
         timers_pc(now_);
@@ -114,6 +115,7 @@ int PollCore::run() {
       pump_sends_pc();
       send_credits_pc();
       work += tx_flush();
+      flush_completions();
     }
     if (work) {
       backoff_.busy_pass();
@@ -167,7 +169,19 @@ void PollCore::complete(Request* r, uint32_t error, uint32_t bytes) {
     parked_.push(r);
     return;
   }
-  e_->finish(r, error, bytes);
+  done_[ndone_++] = Engine::Done{r, error, bytes};
+  if (ndone_ == kDoneMax) flush_completions();
+}
+
+void PollCore::flush_completions() {
+  if (ndone_ == 0) return;
+  if (e_->stopping()) {
+    // Step 1 began while these waited: they may only end as aborts now (step 4).
+    for (unsigned i = 0; i < ndone_; i++) parked_.push(done_[i].r);
+  } else {
+    e_->finish_burst(done_, ndone_);
+  }
+  ndone_ = 0;
 }
 
 void PollCore::record_event(SocketLink* link, uint32_t bit, int32_t error) {

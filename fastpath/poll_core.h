@@ -105,6 +105,8 @@ class PollCore {
   void on_accept_frame_pc(Conn& c, const wire::Frame& fr);
   void on_reject_frame_pc(Conn& c, const wire::Frame& fr);
   void on_data_pc(Conn& c, const wire::Frame& fr);
+  /** One segment of a message (a whole one, for each message of a packed frame). */
+  void on_segment_pc(Conn& c, const wire::Fields& f, const uint8_t* payload, uint32_t payload_len);
   void on_reset_frame_pc(Conn& c, const wire::Frame& fr);
   void deliver_early_pc(Conn& c);
 
@@ -120,6 +122,13 @@ class PollCore {
                           uint32_t reason, uint32_t early_limit);
   void fill_conn_fields(Conn& c, wire::Fields& f);
   bool pump_conn_pc(Conn& c);
+  /** The peer granted the next message (`r`, not yet numbered) a receive or an early slot. */
+  bool send_granted(const Conn& c, const Request* r) const;
+  /** `r` (not yet numbered) may join a packed frame with `room` payload bytes left. */
+  bool packable(const Conn& c, const Request* r, uint32_t room) const;
+  /** The numbered head send `r` and the one after it fit one packed frame. */
+  bool packs_with_next(const Conn& c, const Request* r) const;
+  void pack_sends_pc(Conn& c, rte_mbuf* mb);
   void pump_sends_pc();
   void send_credits_pc();
   unsigned tx_flush();
@@ -188,7 +197,14 @@ class PollCore {
 
   // timers, completion, connections (poll_core.cpp)
   void timers_pc(uint64_t now);
+  /** End an operation: queued in the completion burst, published by flush_completions(). */
   void complete(Request* r, uint32_t error, uint32_t bytes);
+  /**
+   * Publish the burst (Engine::finish_burst). Called after each RX burst and at the end of
+   * every pass, so a result waits at most the rest of one pass; and before a socket's close
+   * is acknowledged, so none of its results can follow the close.
+   */
+  void flush_completions();
   void record_event(SocketLink* link, uint32_t bit, int32_t error);
   void fail_conn(Conn& c, uint32_t error);
   Conn* conn_alloc();
@@ -228,6 +244,9 @@ class PollCore {
   Conn* connecting_head_ = nullptr;    ///< connections waiting for ACCEPT
   PendingConn* pending_head_ = nullptr;///< connect requests queued to listeners
   ReqQueue parked_;                    ///< finished while stopping: ends as an abort
+  static constexpr unsigned kDoneMax = 64;
+  Engine::Done done_[kDoneMax];        ///< completions of this pass, not yet published
+  unsigned ndone_ = 0;
 
   /// Frames held in send and receive windows. They wait on acks, and acks need mbufs: past
   /// held_budget_ no more are held, so the pool can never be drained by windows (no deadlock).

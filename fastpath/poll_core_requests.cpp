@@ -121,6 +121,7 @@ void PollCore::on_accept_pc(Request* r) {
     c->peer_id = p->peer_conn;
     c->peer_recv_limit = p->peer_recv_limit;
     c->peer_early_limit = p->peer_early_limit;
+    c->peer_packs = p->peer_packs;
     send_connect_frame(c->addr, wire::kAccept, c->peer_id, c->id, c->local_port, c->peer_port, 0,
                        c->recvs_posted + e_->config().early_slots);
   }
@@ -155,6 +156,7 @@ void PollCore::close_conn(Conn& c, bool send_reset) {
 
 void PollCore::on_close_pc(Request* r) {
   SocketLink* link = r->link;
+  flush_completions();  // every result of this socket goes before its close is acknowledged
   if (Conn* c = conn_of(link)) close_conn(*c, true);
   // r is the socket's own close request (never pooled). The release pairs with the acquire
   // in the closing SPI thread: everything above happened before it goes on.

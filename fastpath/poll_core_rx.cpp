@@ -273,6 +273,7 @@ void PollCore::on_connect_req_pc(const wire::Frame& fr) {
   p->peer_early_limit = fr.f.early_limit;
   p->core = index_;
   p->cancelled = false;
+  p->peer_packs = (fr.f.flags & wire::kPacked) != 0;
   p->next_pc = pending_head_;
   pending_head_ = p;
   // The listener is alive until a grace period after it is unpublished, which cannot end
@@ -287,6 +288,7 @@ void PollCore::on_accept_frame_pc(Conn& c, const wire::Frame& fr) {
   std::memcpy(c.addr.dst_mac, fr.addr.src_mac, 6);  // the connection keeps it for its life
   c.peer_recv_limit = fr.f.recv_limit;
   c.peer_early_limit = fr.f.early_limit;
+  c.peer_packs = (fr.f.flags & wire::kPacked) != 0;
   c.link->state.store(kLinkEstablished, std::memory_order_release);
   record_event(c.link, kConnectBit, 0);  // R45
 }
@@ -300,7 +302,28 @@ void PollCore::on_reject_frame_pc(Conn& c, const wire::Frame& fr) {
 }
 
 void PollCore::on_data_pc(Conn& c, const wire::Frame& fr) {
-  const wire::Fields& f = fr.f;
+  if (!(fr.f.flags & wire::kPacked)) {
+    on_segment_pc(c, fr.f, fr.payload, fr.payload_len);
+    return;
+  }
+  // Whole messages, numbered from msg_seq (decode checked every length). Each is handled as
+  // a one-segment message; one that is dropped (no credit) ends the frame, as it would end
+  // a run of single frames (the numbers after it no longer match).
+  wire::Fields one = fr.f;
+  one.flags = wire::kFirst | wire::kLast;
+  one.msg_offset = 0;
+  uint32_t off = 0;
+  for (uint32_t i = 0; i < fr.f.msg_len; i++) {
+    const uint8_t* data;
+    one.msg_len = wire::packed_next(fr.payload, &off, &data);
+    one.msg_seq = fr.f.msg_seq + i;
+    on_segment_pc(c, one, data, one.msg_len);
+    if (c.next_msg_seq != one.msg_seq + 1 || c.state != ConnState::kEstablished) return;
+  }
+}
+
+void PollCore::on_segment_pc(Conn& c, const wire::Fields& f, const uint8_t* payload,
+                             uint32_t payload_len) {
   if (f.flags & wire::kFirst) {
     if (f.msg_seq != c.next_msg_seq || c.cur_msg_got != 0) {
       stats_.drops_no_conn.add(1);
@@ -326,11 +349,11 @@ void PollCore::on_data_pc(Conn& c, const wire::Frame& fr) {
 
   if (c.cur_msg_early) {
     uint32_t tail = (c.early_head + c.early_count - 1) % e_->config().early_slots;
-    std::memcpy(c.early[tail].data + f.msg_offset, fr.payload, fr.payload_len);
+    std::memcpy(c.early[tail].data + f.msg_offset, payload, payload_len);
   } else {
-    request_scatter(c.recv_q.head, f.msg_offset, fr.payload, fr.payload_len);
+    request_scatter(c.recv_q.head, f.msg_offset, payload, payload_len);
   }
-  c.cur_msg_got += fr.payload_len;
+  c.cur_msg_got += payload_len;
   if (!(f.flags & wire::kLast)) return;
 
   c.next_msg_seq++;

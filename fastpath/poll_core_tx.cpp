@@ -98,6 +98,8 @@ bool PollCore::send_connect_frame(const wire::L3Addr& addr, uint8_t opcode, uint
                                   uint32_t reason, uint32_t early_limit) {
   wire::Fields f{};
   f.opcode = opcode;
+  // We take packed DATA: say so in the handshake (an older peer ignores the bit).
+  if (opcode == wire::kConnectReq || opcode == wire::kAccept) f.flags = wire::kPacked;
   f.dst_conn = dst_conn;
   f.src_conn = src_conn;
   f.early_limit = early_limit;
@@ -127,19 +129,23 @@ bool PollCore::pump_conn_pc(Conn& c) {
     }
     if (!c.reads_q.empty()) return true;  // R44: a send waits for the reads before it
     if (!r->started) {
-      // Decision 8: a message goes only when the peer granted it a receive or an early slot.
-      uint32_t m = c.next_send_seq;
-      bool granted = seq_lt(m, c.peer_recv_limit) ||
-                     (r->total_len <= kEarlyMax && seq_lt(m, c.peer_early_limit));
-      if (!granted) {
+      if (!send_granted(c, r)) {
         if (!c.stalled) stats_.credit_stalls.add(1);
         c.stalled = true;
         return true;
       }
       c.stalled = false;
-      r->msg_seq = m;
+      r->msg_seq = c.next_send_seq++;
       r->started = 1;
-      c.next_send_seq++;
+    }
+    if (r->progress == 0 && packs_with_next(c, r)) {
+      if (!tx_has_room()) return false;
+      if (!window_open(c)) return true;
+      if (held_ >= held_budget_) return false;
+      rte_mbuf* mb = frame_alloc(e_->mbuf_pool(), stats_);
+      if (mb == nullptr) return false;
+      pack_sends_pc(c, mb);
+      continue;
     }
     do {
       if (!tx_has_room()) return false;
@@ -166,6 +172,59 @@ bool PollCore::pump_conn_pc(Conn& c) {
     c.unacked_q.push(c.send_q.pop());
   }
   return true;
+}
+
+bool PollCore::send_granted(const Conn& c, const Request* r) const {
+  // Decision 8: a message goes only when the peer granted it a receive or an early slot.
+  uint32_t m = c.next_send_seq;
+  return seq_lt(m, c.peer_recv_limit) || (r->total_len <= kEarlyMax && seq_lt(m, c.peer_early_limit));
+}
+
+bool PollCore::packable(const Conn& c, const Request* r, uint32_t room) const {
+  return r != nullptr && r->kind == ReqKind::kSend && !r->started &&
+         r->total_len + wire::kPackedLenBytes <= room && send_granted(c, r);
+}
+
+bool PollCore::packs_with_next(const Conn& c, const Request* r) const {
+  // Worth it from two messages on; `r` has its number already, the next one would take
+  // next_send_seq.
+  uint32_t room = mss_[c.addr.via];
+  if (!c.peer_packs || r->total_len + wire::kPackedLenBytes > room) return false;
+  return packable(c, r->next, room - wire::kPackedLenBytes - r->total_len);
+}
+
+/**
+ * One DATA frame for the send at the head of send_q (numbered, nothing framed yet) and the
+ * sends after it that fit and have credit (header.h, kPacked): per-frame costs (buffer,
+ * headers, CRC32C, window slot, ack) are paid once for all of them. Each completes when the
+ * frame is acked.
+ */
+void PollCore::pack_sends_pc(Conn& c, rte_mbuf* mb) {
+  uint8_t* out = rte_pktmbuf_mtod(mb, uint8_t*) + wire::kFrameOverhead;
+  uint32_t room = mss_[c.addr.via], used = 0, n = 0;
+  uint32_t first_seq = c.send_q.head->msg_seq;
+  for (Request* r = c.send_q.head; r != nullptr; r = c.send_q.head) {
+    if (n > 0) {
+      if (!packable(c, r, room - used)) break;
+      r->msg_seq = c.next_send_seq++;
+      r->started = 1;
+    }
+    wire::packed_put_len(out + used, r->total_len);
+    request_gather(r, 0, out + used + wire::kPackedLenBytes, r->total_len);
+    used += wire::kPackedLenBytes + r->total_len;
+    r->progress = r->total_len;
+    r->last_psn = c.snd_nxt;
+    c.unacked_q.push(c.send_q.pop());
+    n++;
+  }
+  wire::Fields f{};
+  f.opcode = wire::kData;
+  f.flags = wire::kFirst | wire::kLast | wire::kPacked;
+  fill_conn_fields(c, f);
+  f.msg_seq = first_seq;
+  f.msg_len = n;
+  seal_frame(mb, c.addr, f, static_cast<uint16_t>(used));
+  push_reliable(c, mb, c.snd_nxt++);
 }
 
 void PollCore::pump_sends_pc() {

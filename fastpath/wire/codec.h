@@ -81,6 +81,29 @@ DecodeStatus decode(const uint8_t* data, size_t len, Frame* out);
 uint32_t encode(uint8_t* buf, const L3Addr& addr, const Fields& f, uint16_t payload_len,
                 bool ip_cksum = true, const uint8_t* ext = nullptr, uint16_t ext_len = 0);
 
+/** Bytes before each message of a packed DATA frame (its be32 length). */
+inline constexpr uint32_t kPackedLenBytes = 4;
+
+/** Write the length of one message of a packed DATA frame at `p`. */
+inline void packed_put_len(uint8_t* p, uint32_t len) {
+  p[0] = static_cast<uint8_t>(len >> 24);
+  p[1] = static_cast<uint8_t>(len >> 16);
+  p[2] = static_cast<uint8_t>(len >> 8);
+  p[3] = static_cast<uint8_t>(len);
+}
+
+/**
+ * The message at byte *off of a packed payload that decode() accepted (so every length is
+ * known to fit); *off moves past it. @return its length, *data its bytes.
+ */
+inline uint32_t packed_next(const uint8_t* payload, uint32_t* off, const uint8_t** data) {
+  const uint8_t* p = payload + *off;
+  uint32_t len = uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
+  *data = p + kPackedLenBytes;
+  *off += kPackedLenBytes + len;
+  return len;
+}
+
 /** CRC32C used by the header (hardware instruction where the CPU has it). */
 uint32_t crc32c(const void* data, size_t len, uint32_t init);
 

@@ -67,6 +67,11 @@ inline constexpr bool opcode_reliable(uint8_t op) {
 enum Flags : uint16_t {
   kFirst = 1u << 0,  ///< first segment of a message
   kLast = 1u << 1,   ///< last segment of a message
+  /// DATA: several whole messages in one frame (flags first|last|packed, msg_seq = the first
+  /// one's number, msg_len = how many, msg_offset = 0); the payload is, per message, a be32
+  /// length and then its bytes. CONNECT_REQ / ACCEPT: the sender takes packed DATA; a peer
+  /// that does not say so is never sent any (older peers ignore the bit).
+  kPacked = 1u << 2,
 };
 
 struct Header {

@@ -96,7 +96,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (fr.f.opcode == wire::kConnectReq || fr.f.opcode == wire::kAccept ||
       fr.f.opcode == wire::kReject)
     FUZZ_CHECK(fr.payload_len == sizeof(wire::ConnectBody));
-  if (fr.f.opcode == wire::kData) {
+  if (fr.f.opcode == wire::kData && (fr.f.flags & wire::kPacked)) {
+    // Packed: msg_len whole messages whose lengths walk exactly to the end of the payload.
+    FUZZ_CHECK(fr.f.msg_len >= 1 && fr.f.msg_offset == 0);
+    uint32_t off = 0;
+    for (uint32_t i = 0; i < fr.f.msg_len; i++) {
+      FUZZ_CHECK(fr.payload_len - off >= wire::kPackedLenBytes);
+      const uint8_t* msg;
+      uint32_t n = wire::packed_next(fr.payload, &off, &msg);
+      FUZZ_CHECK(msg + n <= fr.payload + fr.payload_len && off <= fr.payload_len);
+    }
+    FUZZ_CHECK(off == fr.payload_len);
+  } else if (fr.f.opcode == wire::kData) {
     FUZZ_CHECK(fr.f.msg_offset <= fr.f.msg_len);
     FUZZ_CHECK(fr.payload_len <= fr.f.msg_len - fr.f.msg_offset);
   }

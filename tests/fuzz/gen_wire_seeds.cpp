@@ -134,6 +134,19 @@ std::vector<Seed> seeds() {
   s.push_back({"04-data-last", data_fields(wire::kLast, 3, 300, 256, 5), bytes(44, 5)});
   s.push_back({"04-data-1byte-padded", data_fields(wire::kFirst | wire::kLast, 4, 1, 0, 6),
                bytes(1, 6), 5});
+  {
+    // Packed DATA (header.h, kPacked): three whole messages of 5, 0 and 64 bytes.
+    std::vector<uint8_t> p;
+    for (uint32_t n : {5u, 0u, 64u}) {
+      uint8_t len[wire::kPackedLenBytes];
+      wire::packed_put_len(len, n);
+      p.insert(p.end(), len, len + sizeof len);
+      std::vector<uint8_t> b = bytes(n, static_cast<uint8_t>(n));
+      p.insert(p.end(), b.begin(), b.end());
+    }
+    s.push_back({"04-data-packed",
+                 data_fields(wire::kFirst | wire::kLast | wire::kPacked, 5, 3, 0, 7), p});
+  }
   s.push_back({"05-ack", fields(wire::kAck, 0x10002, 0x20001, 0, 6), {}});
   s.push_back({"05-ack-padded", fields(wire::kAck, 0x10002, 0x20001, 0, 7), {}, 12});
   s.push_back({"06-credit", fields(wire::kCredit, 0x10002, 0x20001, 0, 6), {}});

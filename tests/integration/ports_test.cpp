@@ -9,6 +9,7 @@
  */
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <chrono>
 #include <cstdio>
@@ -16,6 +17,7 @@
 #include <fstream>
 #include <string>
 #include <unistd.h>
+#include <vector>
 
 #include <dpsan/dpsan_stats.h>
 
@@ -114,6 +116,77 @@ TEST(Ports, ADeviceThatDoesNotProbeIsWsasysnotreadyAndTheNextStartupWorks) {
   // Expect: nothing was left behind that stops a good startup
   MiniSwitch sw;
   ASSERT_EQ(sw.startup(), 0);
+  EXPECT_EQ(sw.cleanup(), 0);
+}
+
+/**
+ * One round: 32 receives posted, then 32 small sends (1..32 bytes) posted back to back. The
+ * poll core, idle (adaptive: asleep) beforehand, finds several sends queued when it wakes and
+ * packs them (wire::kPacked). @return the frames sent in the round, or -1 after a failed check.
+ */
+int packed_round(MiniSwitch& sw, SOCKET tx, SOCKET rx, char* tbuf, char* rbuf) {
+  constexpr unsigned kMsgs = 32;
+  WSAEVENT poll = reinterpret_cast<WSAEVENT>(uintptr_t{1});
+  std::vector<WSAOVERLAPPED> tov(kMsgs), rov(kMsgs);
+  int e = 0;
+  for (unsigned i = 0; i < kMsgs; i++) {
+    WSABUF b{64, rbuf + 64 * i};
+    DWORD flags = 0;
+    rov[i].hEvent = poll;
+    if (sw.proc().lpWSPRecv(rx, &b, 1, nullptr, &flags, &rov[i], nullptr, nullptr, &e) == 0 ||
+        e != WSA_IO_PENDING)
+      return ADD_FAILURE() << "WSPRecv " << e, -1;
+  }
+  usleep(200000);  // credits settle; the poll core goes idle and sleeps
+  uint64_t before = stats(sw).packets_tx;
+  for (unsigned i = 0; i < kMsgs; i++) {
+    for (unsigned k = 0; k <= i; k++) tbuf[64 * i + k] = static_cast<char>(i * 7 + k);
+    WSABUF b{i + 1, tbuf + 64 * i};
+    tov[i].hEvent = poll;
+    if (sw.proc().lpWSPSend(tx, &b, 1, nullptr, 0, &tov[i], nullptr, nullptr, &e) == 0 ||
+        e != WSA_IO_PENDING)
+      return ADD_FAILURE() << "WSPSend " << e, -1;
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (unsigned i = 0; i < kMsgs; i++)
+    while (!dpsan::test::ov_done(rov[i]) || !dpsan::test::ov_done(tov[i]))
+      if (std::chrono::steady_clock::now() > deadline) return ADD_FAILURE() << "timed out", -1;
+  uint64_t frames = stats(sw).packets_tx - before;
+  for (unsigned i = 0; i < kMsgs; i++) {
+    // Every message whole, in its own receive, in order (R40), and every send done.
+    EXPECT_EQ(rov[i].OffsetHigh, 0u);
+    EXPECT_EQ(tov[i].OffsetHigh, 0u);
+    EXPECT_EQ(rov[i].InternalHigh, i + 1) << "receive " << i;
+    for (unsigned k = 0; k <= i; k++)
+      if (rbuf[64 * i + k] != static_cast<char>(i * 7 + k))
+        return ADD_FAILURE() << "message " << i << " byte " << k, -1;
+  }
+  return static_cast<int>(frames);
+}
+
+TEST(Ports, SmallSendsQueuedTogetherShareFrames) {
+  // Given the embedded default (loopback port, adaptive idle) and a connected pair
+  MiniSwitch sw;
+  ASSERT_EQ(sw.startup(), 0);
+  SOCKET tx, rx;
+  ASSERT_EQ(sw.connect_pair(42100, &tx, &rx), "");
+  std::vector<char> tbuf(64 * 32), rbuf(64 * 32);
+  int e = 0;
+  ASSERT_NE(sw.register_memory(tx, tbuf.data(), tbuf.size(), MEM_READWRITE, &e), nullptr);
+  ASSERT_NE(sw.register_memory(rx, rbuf.data(), rbuf.size(), MEM_READWRITE, &e), nullptr);
+  // When 32 small sends are posted back to back, up to three times (a preempted poster can
+  // spread them over many passes of the poll core)
+  int best = INT32_MAX;
+  for (int round = 0; round < 3 && best >= 32; round++) {
+    int frames = packed_round(sw, tx, rx, tbuf.data(), rbuf.data());
+    ASSERT_GE(frames, 0);
+    best = std::min(best, frames);
+  }
+  // Expect: every message arrived intact and on its own (checked in each round), and in one
+  // round the 32 messages took fewer frames than messages, acks included: they were packed
+  EXPECT_LT(best, 32);
+  sw.proc().lpWSPCloseSocket(tx, &e);
+  sw.proc().lpWSPCloseSocket(rx, &e);
   EXPECT_EQ(sw.cleanup(), 0);
 }
 

@@ -209,6 +209,25 @@ TEST(WireCrc32c, MatchesTheCastagnoliCheckValue) {
   }
 }
 
+TEST(WireCrc32c, ThreeLaneBlocksMatchTheReferenceOnLargeBuffers) {
+  // Given buffers long enough for the 3 x 512 and 3 x 64 byte lane blocks, at odd offsets
+  // (not periodic: lanes with equal contents could hide a lane mix-up)
+  std::vector<uint8_t> p(9300);
+  uint32_t x = 12345;
+  for (auto& b : p) b = static_cast<uint8_t>((x = x * 1103515245u + 12345u) >> 16);
+  for (size_t n : {191u, 192u, 193u, 1535u, 1536u, 1537u, 1727u, 3072u, 4099u, 8958u, 9216u}) {
+    for (size_t off : {0u, 3u}) {
+      // Expect: the same value as the bitwise reference, whole and chained at any split
+      uint32_t whole = crc32c(p.data() + off, n, 0xffffffffu);
+      EXPECT_EQ(whole, ref_crc32c(p.data() + off, n)) << "length " << n << " offset " << off;
+      size_t cut = n / 2 + 5;
+      EXPECT_EQ(crc32c(p.data() + off + cut, n - cut, crc32c(p.data() + off, cut, 0xffffffffu)),
+                whole)
+          << "chained at " << cut << " of " << n;
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // encode()
 
@@ -628,6 +647,69 @@ TEST(WireDecode, DataSegmentMustLieInsideItsMessage) {
     std::vector<uint8_t> fr = make_frame(f, pattern(c.payload));
     // Expect: the stated status
     EXPECT_EQ(dec(fr), c.want);
+  }
+}
+
+/** A packed DATA payload: per message a be32 length, then its bytes (header.h, kPacked). */
+std::vector<uint8_t> packed_payload(const std::vector<uint32_t>& lens) {
+  std::vector<uint8_t> v;
+  for (uint32_t n : lens) {
+    uint8_t len[4];
+    packed_put_len(len, n);
+    v.insert(v.end(), len, len + 4);
+    std::vector<uint8_t> body = pattern(n, static_cast<uint8_t>(n));
+    v.insert(v.end(), body.begin(), body.end());
+  }
+  return v;
+}
+
+TEST(WireDecode, PackedDataHoldsExactlyItsMessages) {
+  struct Case {
+    uint32_t count;
+    std::vector<uint32_t> lens;
+    size_t trim;     ///< bytes cut off the end of the payload
+    size_t extra;    ///< bytes added after the last message
+    uint16_t flags;
+    uint32_t msg_offset;
+    DecodeStatus want;
+    const char* what;
+  } cases[] = {
+      {3, {64, 1, 200}, 0, 0, kFirst | kLast | kPacked, 0, DecodeStatus::kOk, "three messages"},
+      {2, {0, 0}, 0, 0, kFirst | kLast | kPacked, 0, DecodeStatus::kOk, "empty messages"},
+      {1, {9}, 0, 0, kFirst | kLast | kPacked, 0, DecodeStatus::kOk, "one message"},
+      {0, {}, 0, 0, kFirst | kLast | kPacked, 0, DecodeStatus::kBadBody, "no message"},
+      {4, {64, 1, 200}, 0, 0, kFirst | kLast | kPacked, 0, DecodeStatus::kBadBody, "count too high"},
+      {2, {64, 1, 200}, 0, 0, kFirst | kLast | kPacked, 0, DecodeStatus::kBadBody, "count too low"},
+      {0xFFFFFFFFu, {64, 1}, 0, 0, kFirst | kLast | kPacked, 0, DecodeStatus::kBadBody, "huge count"},
+      {3, {64, 1, 200}, 1, 0, kFirst | kLast | kPacked, 0, DecodeStatus::kBadBody, "last one cut"},
+      {3, {64, 1, 200}, 202, 0, kFirst | kLast | kPacked, 0, DecodeStatus::kBadBody, "length cut"},
+      {3, {64, 1, 200}, 0, 3, kFirst | kLast | kPacked, 0, DecodeStatus::kBadBody, "bytes after"},
+      {2, {64, 1}, 0, 0, kFirst | kPacked, 0, DecodeStatus::kBadBody, "not last"},
+      {2, {64, 1}, 0, 0, kLast | kPacked, 0, DecodeStatus::kBadBody, "not first"},
+      {2, {64, 1}, 0, 0, kFirst | kLast | kPacked | 8, 0, DecodeStatus::kBadBody, "unknown flag"},
+      {2, {64, 1}, 0, 0, kFirst | kLast | kPacked, 4, DecodeStatus::kBadBody, "an offset"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    // Given a packed DATA frame (checksums right) with these messages and fields
+    Fields f = test_fields(kData);
+    f.flags = c.flags;
+    f.msg_len = c.count;
+    f.msg_offset = c.msg_offset;
+    std::vector<uint8_t> p = packed_payload(c.lens);
+    p.resize(p.size() - c.trim + c.extra, 0);
+    std::vector<uint8_t> fr = make_frame(f, p);
+    // Expect: the stated status; accepted ones walk back to the same lengths and bytes
+    Frame out{};
+    ASSERT_EQ(decode(fr.data(), fr.size(), &out), c.want);
+    if (c.want != DecodeStatus::kOk) continue;
+    uint32_t off = 0;
+    for (uint32_t n : c.lens) {
+      const uint8_t* data;
+      ASSERT_EQ(packed_next(out.payload, &off, &data), n);
+      EXPECT_EQ(std::memcmp(data, pattern(n, static_cast<uint8_t>(n)).data(), n), 0);
+    }
+    EXPECT_EQ(off, out.payload_len);
   }
 }
 
