@@ -21,9 +21,9 @@ if [ "${DPSAN_SKIP_SANITIZERS:-0}" != 1 ]; then
   # Instrumented code is slower: twice the time limits.
   # Every suite but two: soak checks that resident memory stays flat across cleanups, which
   # ASan's quarantine of freed memory defeats by design (soak-memif: +53 MiB in 6 cycles);
-  # bench's micro_tables reports a heap-use-after-free in its own harness
-  # (BM_SocketAcquirePut_Shared), not yet understood: to be fixed, then bench comes back here.
-  meson test -C build-asan --setup asan --no-suite soak --no-suite bench --print-errorlogs \
+  # perf-smoke (dpsan-perf's smoke runs, which spawn copies of itself and namespaces) has not
+  # been run under ASan yet.
+  meson test -C build-asan --setup asan --no-suite soak --no-suite perf-smoke --print-errorlogs \
     --num-processes 1 -t 2 || status=1
 
   # TSan: Debian's DPDK is not instrumented, so tests/tsan.supp and fastpath/tsan.h cover what
