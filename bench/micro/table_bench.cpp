@@ -64,9 +64,9 @@ void socket_acquire_put(benchmark::State& state, SOCKET sock) {
   t.put(check);
   for (auto _ : state) {
     Socket* s = t.acquire(sock);
-    // The const overload (an input-only asm operand): GCC 12 at -O1 under ASan miscompiled the
-    // read-write one here, and put() then wrote through a stale pointer (a heap-use-after-free
-    // report on the vector open_sockets() had grown).
+    // The const overload (an input-only asm operand): with the read-write one, GCC 12 at -O1
+    // under ASan had put() write through a stale pointer (a heap-use-after-free report on the
+    // vector open_sockets() had grown), most likely a miscompile of its "+m,r" operand.
     benchmark::DoNotOptimize(static_cast<const Socket*>(s));
     t.put(s);
   }
