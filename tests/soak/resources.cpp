@@ -82,13 +82,24 @@ void Baselines::at_startup(const WSPPROC_TABLE& proc, unsigned cycle) {
   }
 }
 
+/**
+ * Under ASan freed memory waits in a quarantine (256 MiB by default) instead of going back,
+ * so resident memory grows by design: the flat-memory check is left to the other builds. The
+ * provider's own counts (pools, tables) are still checked exactly.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAsan = true;
+#else
+constexpr bool kAsan = false;
+#endif
+
 void Baselines::after_cleanup(unsigned cycle) {
   uint64_t rss = rss_kib();
   rss_max_ = std::max(rss_max_, rss);
   if (cycle == 1) rss_first_ = rss;
   if (cycle <= 2) {
     rss_ref_ = std::max(rss_ref_, rss);
-  } else if (rss > rss_ref_ + tolerance_kib_) {
+  } else if (!kAsan && rss > rss_ref_ + tolerance_kib_) {
     violation("resident memory " + std::to_string(rss / 1024) + " MiB after cleanup " + std::to_string(cycle) +
               ", more than " + std::to_string(tolerance_kib_ / 1024) + " MiB over the " +
               std::to_string(rss_ref_ / 1024) + " MiB after the first two");
