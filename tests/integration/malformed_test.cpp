@@ -65,7 +65,10 @@ Bytes sniff_data_frame(MiniSwitch& sw, TrafficPair& pr, rte_ring* wire_ring) {
   EXPECT_NE(sw.register_memory(pr.tx, big.data(), big.size(), MEM_READWRITE, &err), nullptr);
   EXPECT_NE(sw.register_memory(pr.rx, sink.data(), sink.size(), MEM_READWRITE, &err), nullptr);
   Bytes out;
-  for (int attempt = 0; attempt < 200 && out.empty(); attempt++) {
+  // The poll core takes frames off the same ring, and wins most races on a busy machine: keep
+  // sending for up to 20 s (not a fixed number of tries) until one DATA frame is caught.
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (out.empty() && std::chrono::steady_clock::now() < end) {
     // A receive first: a message this big goes only against a posted receive (credit).
     int e = 0;
     WSAOVERLAPPED rov{}, ov{};
