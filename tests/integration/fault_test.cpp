@@ -21,6 +21,7 @@
 #include <dpsan/dpsan_stats.h>
 
 #include "mini_switch.h"
+#include "provider_calls.h"
 #include "traffic.h"
 
 using dpsan::perf::MiniSwitch;
@@ -30,6 +31,8 @@ using dpsan::test::TrafficResult;
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+using dpsan::test::stats;
 
 /** Start the provider on `ports` (TOML [[port]] tables) under 5/2/5/1 % faults. */
 void start_with_faults(MiniSwitch& sw, const std::string& ports, unsigned long seed) {
@@ -54,15 +57,6 @@ unsigned long pick_seed() {
                            : static_cast<unsigned long>(Clock::now().time_since_epoch().count() % 1000000);
   std::printf("fault seed %lu (DPSAN_FAULT_SEED=%lu replays it)\n", seed, seed);
   return seed;
-}
-
-DPSAN_STATS stats(MiniSwitch& sw) {
-  DPSAN_STATS st{};
-  DWORD got = 0;
-  int e = 0;
-  sw.proc().lpWSPIoctl(0, SIO_DPSAN_GET_STATS, nullptr, 0, &st, sizeof st, &got, nullptr, nullptr,
-                       nullptr, &e);
-  return st;
 }
 
 /** Connect `n` pairs (client bound to client_ip, server on server_ip) and register buffers. */

@@ -25,6 +25,7 @@
 
 #include "fastpath/wire/codec.h"
 #include "mini_switch.h"
+#include "provider_calls.h"
 #include "traffic.h"
 
 using dpsan::perf::MiniSwitch;
@@ -33,24 +34,12 @@ namespace wire = dpsan::fastpath::wire;
 
 namespace {
 
+using dpsan::test::stats;
+using dpsan::test::ip;
+
 constexpr unsigned kCopies = 40;  // of each broken frame
 
-uint32_t ip(const char* s) {
-  in_addr a{};
-  inet_pton(AF_INET, s, &a);
-  return a.s_addr;
-}
-
 uint32_t size_of(unsigned, unsigned seq) { return 1 + (seq * 977) % 30000; }
-
-DPSAN_STATS stats(MiniSwitch& sw) {
-  DPSAN_STATS st{};
-  DWORD got = 0;
-  int e = 0;
-  sw.proc().lpWSPIoctl(0, SIO_DPSAN_GET_STATS, nullptr, 0, &st, sizeof st, &got, nullptr, nullptr,
-                       nullptr, &e);
-  return st;
-}
 
 using Bytes = std::vector<uint8_t>;
 

@@ -22,6 +22,7 @@
 #include <dpsan/dpsan_stats.h>
 
 #include "mini_switch.h"
+#include "provider_calls.h"
 #include "traffic.h"
 
 using dpsan::perf::MiniSwitch;
@@ -29,29 +30,17 @@ using dpsan::test::TrafficPair;
 
 namespace {
 
+using dpsan::test::stats;
+using dpsan::test::ip;
+
 struct PortsCase {
   const char* name;
   std::string ports;  // [[port]] tables: port 0 serves 198.18.0.1, port 1 198.18.0.2
 };
 
-uint32_t ip(const char* s) {
-  in_addr a{};
-  inet_pton(AF_INET, s, &a);
-  return a.s_addr;
-}
-
 uint32_t mixed_size(unsigned p, unsigned seq) {
   static const uint32_t sizes[] = {1, 60, 512, 1400, 1500, 4000, 9000, 33000, 100000};
   return sizes[(seq * 5 + p) % 9];
-}
-
-DPSAN_STATS stats(MiniSwitch& sw) {
-  DPSAN_STATS st{};
-  DWORD got = 0;
-  int e = 0;
-  sw.proc().lpWSPIoctl(0, SIO_DPSAN_GET_STATS, nullptr, 0, &st, sizeof st, &got, nullptr, nullptr,
-                       nullptr, &e);
-  return st;
 }
 
 /** Start on `ports`, connect pairs both ways across the two ports, move checked traffic. */
