@@ -185,10 +185,7 @@ class LayoutRunner {
   void counters(const std::string& what) {
     if (!o_.verbose) return;
     DPSAN_STATS st{};
-    DWORD got = 0;
-    int e = 0;
-    sw_.proc().lpWSPIoctl(0, SIO_DPSAN_GET_STATS, nullptr, 0, &st, sizeof st, &got, nullptr, nullptr,
-                          nullptr, &e);
+    sw_.stats(&st);
     std::fprintf(stderr,
                  "%s: tx %llu rx %llu pkts, retransmits %llu, bad %llu, no-conn %llu, "
                  "credit stalls %llu, ops in flight %llu, mbufs %llu\n",

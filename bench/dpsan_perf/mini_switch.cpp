@@ -68,6 +68,17 @@ void* MiniSwitch::extension(GUID id) const {
   return fn;
 }
 
+int MiniSwitch::stats(DPSAN_STATS* st) const {
+  DWORD got = 0;
+  int err = 0;
+  *st = DPSAN_STATS{};
+  if (proc_.lpWSPIoctl(0, SIO_DPSAN_GET_STATS, nullptr, 0, st, sizeof *st, &got, nullptr, nullptr,
+                       nullptr, &err) == 0)
+    return 0;
+  *st = DPSAN_STATS{};
+  return err;
+}
+
 int MiniSwitch::cleanup() {
   int err = 0;
   return proc_.lpWSPCleanup(&err) == 0 ? 0 : err;

@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <dpsan/dpsan_stats.h>
 #include <dpsan/ws2san.h>
 
 namespace dpsan::perf {
@@ -36,6 +37,8 @@ class MiniSwitch {
   const WSPPROC_TABLE& proc() const { return proc_; }
   /** An extension function through its GUID (SIO_GET_EXTENSION_FUNCTION_POINTER). nullptr if none. */
   void* extension(GUID id) const;
+  /** The provider's counters (SIO_DPSAN_GET_STATS). @return 0 or the WSA code (*st zeroed). */
+  int stats(DPSAN_STATS* st) const;
   LPFN_WSPREGISTERMEMORY register_memory = nullptr;
 
   /**

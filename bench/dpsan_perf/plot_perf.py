@@ -22,6 +22,15 @@ def size_label(n):
     return f"{n} B"
 
 
+def label_axes(ax, xlabel, ylabel, title, **legend):
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    if ax.lines:
+        ax.legend(**legend)
+
+
 def draw_cdf(ax, runs):
     for r in runs:
         if r["mode"] != "pingpong" or not r.get("rtt_cdf"):
@@ -31,12 +40,8 @@ def draw_cdf(ax, runs):
         label = f'{r["transport"]} {size_label(r["size"])} (p50 {r["rtt_us"]["p50"]:.1f} us)'
         ax.step(xs, ys, where="post", label=label)
     ax.set_xscale("log")
-    ax.set_xlabel("round trip (us, log scale)")
-    ax.set_ylabel("fraction of round trips")
-    ax.set_title("ping-pong round-trip CDF")
-    ax.grid(True, which="both", alpha=0.3)
-    if ax.lines:
-        ax.legend(fontsize=8, loc="lower right")
+    label_axes(ax, "round trip (us, log scale)", "fraction of round trips",
+               "ping-pong round-trip CDF", fontsize=8, loc="lower right")
 
 
 def draw_throughput(ax, runs):
@@ -60,12 +65,8 @@ def draw_throughput(ax, runs):
     ax.set_xticklabels([size_label(n) for n in sizes], rotation=45, fontsize=8)
     ax.minorticks_off()
     ax.set_yscale("log")
-    ax.set_xlabel("message (RDMA: operation) size")
-    ax.set_ylabel("Gbit/s (log scale)")
-    ax.set_title("throughput against size")
-    ax.grid(True, which="both", alpha=0.3)
-    if ax.lines:
-        ax.legend(fontsize=7, ncol=2)
+    label_axes(ax, "message (RDMA: operation) size", "Gbit/s (log scale)",
+               "throughput against size", fontsize=7, ncol=2)
 
 
 def main():

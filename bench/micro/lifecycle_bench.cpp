@@ -47,14 +47,7 @@ using dpsan::perf::MiniSwitch;
 using Clock = std::chrono::steady_clock;
 
 /** DPSAN_STATS of the running instance. @return 0 or the WSA code. */
-int get_stats(const MiniSwitch& sw, DPSAN_STATS* st) {
-  DWORD got = 0;
-  int err = 0;
-  if (sw.proc().lpWSPIoctl(0, SIO_DPSAN_GET_STATS, nullptr, 0, st, sizeof *st, &got, nullptr,
-                           nullptr, nullptr, &err) != 0)
-    return err;
-  return 0;
-}
+int get_stats(const MiniSwitch& sw, DPSAN_STATS* st) { return sw.stats(st); }
 
 /** OV-A: the acquire load of Internal (spec section 4). */
 std::atomic_ref<ULONG_PTR> ov_internal(const WSAOVERLAPPED& ov) {

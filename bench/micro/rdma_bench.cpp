@@ -23,12 +23,9 @@ namespace {
 using dpsan::perf::MiniSwitch;
 constexpr size_t kMax = 16u << 20;
 
-DPSAN_STATS stats(MiniSwitch& sw) {
-  DPSAN_STATS st{};
-  DWORD got = 0;
-  int e = 0;
-  sw.proc().lpWSPIoctl(0, SIO_DPSAN_GET_STATS, nullptr, 0, &st, sizeof st, &got, nullptr, nullptr,
-                       nullptr, &e);
+DPSAN_STATS stats(const MiniSwitch& sw) {
+  DPSAN_STATS st;
+  sw.stats(&st);
   return st;
 }
 

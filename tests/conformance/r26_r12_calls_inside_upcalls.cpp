@@ -57,15 +57,20 @@ std::vector<PendingOp> rest_of(const Conn& k, const Posted& p) {
   return ops;
 }
 
+/** Given: a started provider, a connection, and kRecvs receives posted on its side a. */
+void start_with_receives(Conn* k, Posted* p) {
+  ASSERT_EQ(sw().startup(), 0);
+  ASSERT_TRUE(make_conn(k));
+  ASSERT_NO_FATAL_FAILURE(post_receives(*k, p));
+}
+
 }  // namespace
 
 TEST(Conformance, R26_R25_CloseInsideCompletionUpcall) {
   Session ses;
-  ASSERT_EQ(sw().startup(), 0);
   Conn k;
-  ASSERT_TRUE(make_conn(&k));
   Posted p;
-  ASSERT_NO_FATAL_FAILURE(post_receives(k, &p));
+  ASSERT_NO_FATAL_FAILURE(start_with_receives(&k, &p));
   auto res = std::make_shared<HookResult>();
   WSAOVERLAPPED* first = p.ovs[0];
   SOCKET a = k.a();
@@ -98,11 +103,9 @@ TEST(Conformance, R26_R25_CloseInsideCompletionUpcall) {
 
 TEST(Conformance, R12_R15_R20_FinalCleanupInsideCompletionUpcall) {
   Session ses;
-  ASSERT_EQ(sw().startup(), 0);
   Conn k;
-  ASSERT_TRUE(make_conn(&k));
   Posted p;
-  ASSERT_NO_FATAL_FAILURE(post_receives(k, &p));
+  ASSERT_NO_FATAL_FAILURE(start_with_receives(&k, &p));
   auto res = std::make_shared<HookResult>();
   WSAOVERLAPPED* first = p.ovs[0];
   sw().set_complete_hook([res, first](const Record& r) {

@@ -52,10 +52,8 @@ uint64_t rss_kib() {
 constexpr uint64_t kRssSlackKib = 16 * 1024;
 
 DPSAN_STATS stats(const dpsan::perf::MiniSwitch& sw) {
-  DPSAN_STATS st{};
-  DWORD got = 0;
-  int err = 0;
-  sw.proc().lpWSPIoctl(0, SIO_DPSAN_GET_STATS, nullptr, 0, &st, sizeof st, &got, nullptr, nullptr, nullptr, &err);
+  DPSAN_STATS st;
+  sw.stats(&st);
   return st;
 }
 

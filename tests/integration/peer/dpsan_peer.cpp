@@ -195,10 +195,7 @@ int run(const Args& a) {
   engine.close_all(5000);
   usleep(50 * 1000);  // a late second completion would show up now
 
-  DWORD got = 0;
-  int err = 0;
-  o.have_stats = sw.proc().lpWSPIoctl(0, SIO_DPSAN_GET_STATS, nullptr, 0, &o.stats, sizeof o.stats,
-                                      &got, nullptr, nullptr, nullptr, &err) == 0;
+  o.have_stats = sw.stats(&o.stats) == 0;
   EngineTotals t = engine.totals();
   uint64_t v = engine.violation_count();
   for (const auto& s : engine.violations()) std::fprintf(stderr, "dpsan_peer: violation: %s\n", s.c_str());
