@@ -23,11 +23,28 @@ uintptr_t page_size() {
 
 DmaOps g_dpdk_ops;
 
+struct Range {
+  uintptr_t start, end;
+};
+
+/** rte_memseg_list_walk callback: 1 (stop) when the list overlaps the Range. */
+int overlaps(const rte_memseg_list* msl, void* arg) {
+  const auto* r = static_cast<const Range*>(arg);
+  auto base = reinterpret_cast<uintptr_t>(msl->base_va);
+  return base < r->end && r->start < base + msl->len ? 1 : 0;
+}
+
 }  // namespace
 
 bool DmaOps::iova_is_va() { return rte_eal_iova_mode() == RTE_IOVA_VA; }
 
 int DmaOps::extmem_register(uintptr_t va, size_t len, size_t page) {
+  // DPDK registers external memory over its own (or over another external list) without a
+  // word (seen on 22.11), and unmapping such a range later would take the device's mapping of
+  // DPDK's own memory away with it. DmaMap never asks for its own chunks twice, so any list
+  // met here belongs to someone else: refuse, and the range is copied.
+  Range r{va, va + len};
+  if (rte_memseg_list_walk(overlaps, &r) != 0) return EEXIST;
   // The IOVA table DPDK keeps for the pages (rte_mem_virt2iova answers from it).
   std::vector<rte_iova_t> iova(len / page);
   for (size_t i = 0; i < iova.size(); i++) iova[i] = va + i * page;

@@ -22,11 +22,13 @@
  *
  * Failures never give a wrong zero-copy: map() answers, as a mask, the devices for which the
  * *whole* range is mapped, and a frame goes zero-copy to a DMA device only if its bit is in the
- * mask of the frame's registration. A range DPDK cannot take (no memseg list left: ENOSPC,
- * RTE_MAX_MEMSEG_LISTS is 128 in 22.11 and the EAL's own memory uses some; memory DPDK already
- * owns: EEXIST) gets mask 0; a device whose mapping fails (ENOTSUP, an IOMMU error) is left out
- * of the chunk's mask for the chunk's life. The memory stays valid for the SPI either way: its
- * frames are copied to that device.
+ * mask of the frame's registration. A range DPDK cannot take gets mask 0: no memseg list left
+ * (ENOSPC; RTE_MAX_MEMSEG_LISTS is 128 in 22.11 and the EAL's own memory uses some), or pages
+ * in a memseg list that is not one of DmaMap's chunks, such as DPDK's own memory (EEXIST;
+ * checked here, since DPDK 22.11 would register a second list over its own memory). A device
+ * whose mapping fails (ENOTSUP, an IOMMU error) is left out of the chunk's mask for the
+ * chunk's life. The memory stays valid for the SPI either way: its frames are copied to that
+ * device.
  *
  * IOVA mode. With IOVA as VA (VFIO with an IOMMU, or no physical addresses at all) a page's IO
  * address is its virtual address, and that is what is registered and mapped. With IOVA as PA,

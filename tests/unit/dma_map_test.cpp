@@ -26,6 +26,8 @@
 #include <utility>
 #include <vector>
 
+#include <rte_errno.h>
+#include <rte_malloc.h>
 #include <rte_memory.h>
 #include <rte_mempool.h>
 #include <rte_mbuf.h>
@@ -448,6 +450,21 @@ TEST_F(DmaMapDpdkTest, RunningOutOfMemsegListsFailsCleanlyAndRecovers) {
   EXPECT_EQ(map_.map(last, kPage), 1u) << "lists given back can be used again";
   map_.unmap(last, kPage);
   munmap(p, 2 * kRanges * kPage);
+}
+
+// Given memory DPDK already owns (the EAL's heap: DMA-mapped by the EAL itself where needed)
+// Expect: it is not registered a second time
+TEST_F(DmaMapDpdkTest, DpdkOwnMemoryIsNotRegisteredAgain) {
+  void* p = rte_malloc(nullptr, 64 * 1024, 4096);
+  ASSERT_NE(p, nullptr);
+  rte_memseg_list* before = rte_mem_virt2memseg_list(p);
+  ASSERT_NE(before, nullptr);
+  uint32_t mask = map_.map(reinterpret_cast<uintptr_t>(p), 64 * 1024);
+  std::printf("map of EAL heap memory answered %u, rte_errno %d\n", mask, rte_errno);
+  EXPECT_EQ(mask, 0u);
+  EXPECT_EQ(rte_mem_virt2memseg_list(p), before);
+  if (mask) map_.unmap(reinterpret_cast<uintptr_t>(p), 64 * 1024);
+  rte_free(p);
 }
 
 }  // namespace
