@@ -34,6 +34,7 @@
 
 #include "eal_main.h"
 #include "fastpath/dma_map.h"
+#include "fastpath/engine.h"
 #include "fastpath/port/port.h"
 #include "fastpath/reg_cache.h"
 
@@ -450,6 +451,39 @@ TEST_F(DmaMapDpdkTest, RunningOutOfMemsegListsFailsCleanlyAndRecovers) {
   EXPECT_EQ(map_.map(last, kPage), 1u) << "lists given back can be used again";
   map_.unmap(last, kPage);
   munmap(p, 2 * kRanges * kPage);
+}
+
+// Given an Engine on a vdev port under each [fastpath] dma_map policy, and registrations
+// mapped for the port's device (mask 1) or not (mask 0)
+// Expect: "always" lets only the mapped one go zero-copy; "auto" and "never" treat the vdev
+// as reading through the CPU (both go), and only "always" maps anything
+TEST_F(DmaMapDpdkTest, EnginePolicyDecidesWhichFramesMayBeAttached) {
+  static unsigned instance = 960;
+  static char mem[2 * 4096];
+  for (DmaPolicy policy : {DmaPolicy::kAlways, DmaPolicy::kAuto, DmaPolicy::kNever}) {
+    EngineConfig cfg;
+    cfg.max_conns_per_core = 16;
+    cfg.max_requests = 1024;
+    cfg.mbufs = 1023;
+    cfg.max_registrations = 16;
+    cfg.dma_map = policy;
+    Engine e;
+    const char* why = nullptr;
+    ASSERT_TRUE(e.init(cfg, instance++, &port_, pool_, &why)) << why;
+    EXPECT_EQ(e.dma.enabled(), policy == DmaPolicy::kAlways);
+    auto a = reinterpret_cast<uintptr_t>(mem);
+    uint64_t mapped = e.mrs.create(1, a, 4096, 0, 1);
+    uint64_t unmapped = e.mrs.create(1, a + 4096, 4096, 0, 0);
+    uint32_t im = e.mrs.acquire(mapped, 1, a, 1, 0);
+    uint32_t iu = e.mrs.acquire(unmapped, 1, a + 4096, 1, 0);
+    ASSERT_NE(im, kMrNone);
+    ASSERT_NE(iu, kMrNone);
+    EXPECT_TRUE(e.zero_copy_ok(0, im));
+    EXPECT_EQ(e.zero_copy_ok(0, iu), policy != DmaPolicy::kAlways)
+        << "a frame from unmapped memory must never go zero-copy to a device that DMAs";
+    e.mrs.release(im);
+    e.mrs.release(iu);
+  }
 }
 
 // Given memory DPDK already owns (the EAL's heap: DMA-mapped by the EAL itself where needed)
