@@ -81,6 +81,16 @@ fastpath::IdlePolicy parse_idle(const std::string& s, const std::string& key) {
   bad(key, "\"" + s + "\"", "expected \"busy\" or \"adaptive\"");
 }
 
+fastpath::DmaPolicy parse_dma_map(const toml::value& v, const std::string& key) {
+  const char* expected = "expected \"auto\", \"always\" or \"never\"";
+  if (!v.is_string()) bad(key, show(v), expected);
+  const std::string& s = v.as_string().str;
+  if (s == "auto") return fastpath::DmaPolicy::kAuto;
+  if (s == "always") return fastpath::DmaPolicy::kAlways;
+  if (s == "never") return fastpath::DmaPolicy::kNever;
+  bad(key, "\"" + s + "\"", expected);
+}
+
 void parse_ipv4_prefix(const std::string& s, const std::string& key, PortConfig* p) {
   std::string addr = s;
   p->prefix = 32;
@@ -146,6 +156,8 @@ void parse_fastpath(const toml::value& t, Config* c) {
       e.connect_retry_ms = static_cast<uint32_t>(as_uint(v, key, 1, 60000));
     } else if (k == "zerocopy_min") {
       e.zerocopy_min = static_cast<uint32_t>(as_uint(v, key, 0, 65535));
+    } else if (k == "dma_map") {
+      e.dma_map = parse_dma_map(v, key);
     } else if (k == "ack_delay_us") {
       e.ack_delay_us = static_cast<uint32_t>(as_uint(v, key, 0, 10000));
     } else if (k == "rto_min_us") {

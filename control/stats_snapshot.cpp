@@ -55,6 +55,9 @@ void stats_snapshot(Instance& inst, DPSAN_STATS* out) {
   st.cache_hits = cs.hits;
   st.cache_misses = cs.misses;
   st.zerocopy_waiting = e.zc_waiting.load(std::memory_order_relaxed);
+  fastpath::DmaMap::Stats ds = e.dma.stats();
+  st.dma_chunks = ds.chunks;
+  st.dma_map_failures = ds.failures;
   *out = st;
 }
 

@@ -69,6 +69,8 @@ void ops(Instance&, const DPSAN_STATS& s, rte_tel_data* d) {
   add(d, "connections", s.connections);
   add(d, "registrations", s.registrations);
   add(d, "rdma_registrations", s.rdma_registrations);
+  add(d, "dma_chunks", s.dma_chunks);
+  add(d, "dma_map_failures", s.dma_map_failures);
 }
 
 void pool(rte_tel_data* d, const char* prefix, const rte_mempool* mp) {

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "engine.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <vector>
 #include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_pause.h>
@@ -11,6 +13,12 @@
 #include "port/port.h"
 
 namespace dpsan::fastpath {
+
+namespace {
+/// A need no registration's mask meets: the port's device DMAs and nothing is mapped for it.
+constexpr uint32_t kNoZeroCopy = 1u << 31;
+static_assert(kMaxPorts < 31, "device bits of DmaMap masks stay below kNoZeroCopy");
+}  // namespace
 
 Engine::Engine() = default;
 
@@ -54,10 +62,35 @@ bool Engine::init(const EngineConfig& cfg, unsigned instance, Port* const* ports
     *err = "cannot allocate the listener or registration table";
     return false;
   }
+  if (!init_dma(err)) return false;
   cores_.reset(new std::unique_ptr<PollCore>[cfg.cores]);
   for (unsigned i = 0; i < cfg.cores; i++) {
     cores_[i].reset(new PollCore(this, static_cast<uint16_t>(i)));
     if (!cores_[i]->init(instance, err)) return false;
+  }
+  return true;
+}
+
+bool Engine::init_dma(const char** err) {
+  std::vector<rte_device*> devices;
+  for (unsigned i = 0; i < cfg_.ports; i++) {
+    Port* p = ports_[i];
+    rte_device* dev = p->dma_device();
+    // "always" treats every DPDK device as one that DMAs, so the whole path runs on vdevs too.
+    bool needs = cfg_.dma_map == DmaPolicy::kAlways ? dev != nullptr : p->reads_by_dma();
+    dma_need_[i] = 0;
+    if (!needs) continue;
+    if (cfg_.dma_map == DmaPolicy::kNever || dev == nullptr) {
+      dma_need_[i] = kNoZeroCopy;
+      continue;
+    }
+    auto it = std::find(devices.begin(), devices.end(), dev);
+    dma_need_[i] = 1u << (it - devices.begin());
+    if (it == devices.end()) devices.push_back(dev);
+  }
+  if (!dma.init(devices)) {
+    *err = "too many devices for the DMA map";
+    return false;
   }
   return true;
 }

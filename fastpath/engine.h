@@ -19,6 +19,7 @@
 #include "backoff.h"
 #include "completion.h"
 #include "descriptor.h"
+#include "dma_map.h"
 #include "listener.h"
 #include "mr_table.h"
 #include "neighbour_table.h"
@@ -50,6 +51,7 @@ struct EngineConfig {
   uint32_t connect_timeout_ms = 3000;
   uint32_t connect_retry_ms = 250;
   uint32_t zerocopy_min = kZeroCopyMin;  ///< payload bytes from which a frame is attached; 0: never
+  DmaPolicy dma_map = DmaPolicy::kAuto;  ///< which ports' devices get registrations mapped
   uint32_t ack_delay_us = 10;         ///< an ACK waits this long for more frames (or 8 of them)
   uint32_t rto_min_us = 2000;         ///< first retransmission timeout; doubles per try (to 64x)
   uint32_t keepalive_ms = 250;        ///< probe an idle peer while operations are pending
@@ -117,6 +119,16 @@ class Engine {
   unsigned core_count() const { return cfg_.cores; }
   unsigned port_count() const { return cfg_.ports; }
   Port* port(unsigned i) const { return ports_[i]; }
+  /**
+   * May a frame of port `port` carry a payload attached to the memory of registration slot
+   * `mr` (a use of which the caller holds)? Yes when the port's device reads through the CPU,
+   * or when that memory is mapped for it (dma_map.h). Owning poll core, per zero-copy frame:
+   * two loads, no lock.
+   */
+  bool zero_copy_ok(unsigned port, uint32_t mr) const {
+    uint32_t need = dma_need_[port];
+    return need == 0 || (mrs.dma_mask(mr) & need) == need;
+  }
   /** @return the index of the port serving `ip` (network order), or -1. */
   int port_serving(uint32_t ip) const {
     for (unsigned i = 0; i < cfg_.ports; i++)
@@ -159,9 +171,12 @@ class Engine {
   ListenerTable listeners;
   MrTable mrs;
   NeighbourTable neighbours;       ///< shared by the cores: ARP learns, connects look up
+  /// Device mappings of registered memory (dma_map.h), held by the cache's ranges. Declared
+  /// before the cache, which uses it until its own destruction.
+  DmaMap dma;
   /// The registration cache. Process-wide rather than per instance would outlive the final
   /// cleanup, which must release every registration (R18): it is cleared there.
-  RegCache reg_cache;
+  RegCache reg_cache{&dma};
   rte_rcu_qsbr* qsbr = nullptr;    ///< readers: cores 0..n-1, the notifier as thread n
 
  private:
@@ -170,6 +185,9 @@ class Engine {
 
   EngineConfig cfg_;
   Port* ports_[kMaxPorts] = {};
+  /// Per port: 0 (reads through the CPU), the DmaMap bit of its device, or kNoZeroCopy.
+  uint32_t dma_need_[kMaxPorts] = {};
+  bool init_dma(const char** err);
   rte_mempool* mbufs_ = nullptr;
   rte_mempool* requests_ = nullptr;
   rte_mempool* pendings_ = nullptr;

@@ -19,7 +19,8 @@ MrTable::Slot* MrTable::slot_of(uint64_t handle, uint32_t* index) const {
   return const_cast<Slot*>(&slots_[*index]);
 }
 
-uint64_t MrTable::create(uint64_t owner, uintptr_t addr, uint32_t len, uint32_t flags) {
+uint64_t MrTable::create(uint64_t owner, uintptr_t addr, uint32_t len, uint32_t flags,
+                         uint32_t dma_mask) {
   std::lock_guard<std::mutex> lk(mu_);
   if (free_.empty()) return 0;
   uint32_t i = free_.back();
@@ -29,6 +30,7 @@ uint64_t MrTable::create(uint64_t owner, uintptr_t addr, uint32_t len, uint32_t 
   s.addr.store(addr, std::memory_order_relaxed);
   s.len.store(len, std::memory_order_relaxed);
   s.flags.store(flags, std::memory_order_relaxed);
+  s.dma_mask.store(dma_mask, std::memory_order_relaxed);
   uint32_t gen = s.gen.load(std::memory_order_relaxed);
   // A stale acquire() may hold a transient use on the dead slot; wait for it to back out so
   // that its fetch_sub cannot underflow the live count. The release publishes the fields

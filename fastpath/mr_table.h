@@ -30,10 +30,12 @@ class MrTable {
   bool init(uint32_t capacity);
 
   /**
-   * Register [addr, addr+len) for `owner` with MEM_* `flags`. Slow path, any SPI thread.
+   * Register [addr, addr+len) for `owner` with MEM_* `flags`; `dma_mask`: the devices its pages
+   * are mapped for (DmaMap), fixed for the registration's life. Slow path, any SPI thread.
    * @return the handle, or 0 when the table is full (WSAENOBUFS).
    */
-  uint64_t create(uint64_t owner, uintptr_t addr, uint32_t len, uint32_t flags);
+  uint64_t create(uint64_t owner, uintptr_t addr, uint32_t len, uint32_t flags,
+                  uint32_t dma_mask = 0);
 
   /**
    * Release a registration that no operation uses. Slow path.
@@ -55,6 +57,14 @@ class MrTable {
     slots_[index].state.fetch_sub(1, std::memory_order_release);
   }
 
+  /**
+   * The devices the registration's pages are mapped for. Poll core, for a slot it holds a use
+   * of (acquire()): the use keeps the registration, and with it the mapping, alive.
+   */
+  uint32_t dma_mask(uint32_t index) const {
+    return slots_[index].dma_mask.load(std::memory_order_relaxed);
+  }
+
   /** Does `handle` (live, owned by `owner`) cover [addr, addr+len)? Lock-free, takes nothing. */
   bool covers(uint64_t handle, uint64_t owner, uintptr_t addr, uint32_t len) const;
 
@@ -70,6 +80,7 @@ class MrTable {
     std::atomic<uintptr_t> addr{0};
     std::atomic<uint32_t> len{0};
     std::atomic<uint32_t> flags{0};
+    std::atomic<uint32_t> dma_mask{0};
   };
   Slot* slot_of(uint64_t handle, uint32_t* index) const;
 

@@ -11,14 +11,18 @@ namespace dpsan::fastpath {
 
 namespace {
 
-/** The bytes [off, off+n) of the request's buffers if they lie in one buffer, else nullptr. */
-char* contiguous_span(const Request* r, uint32_t off, uint32_t n) {
+/**
+ * The bytes [off, off+n) of the request's buffers if they lie in one buffer, else nullptr;
+ * *mr: that buffer's registration slot.
+ */
+char* contiguous_span(const Request* r, uint32_t off, uint32_t n, uint32_t* mr) {
   for (unsigned i = 0; i < r->nsge; i++) {
     const Sge& s = r->sge[i];
     if (off >= s.len) {
       off -= s.len;
       continue;
     }
+    *mr = s.mr;
     return n <= s.len - off ? s.buf + off : nullptr;
   }
   return nullptr;
@@ -34,10 +38,13 @@ rte_mbuf* PollCore::payload_frame_pc(const Conn& c, Request* r, uint32_t n, uint
     return nullptr;
   }
   uint32_t min = e_->config().zerocopy_min;  // 0: zero-copy off
+  uint32_t mr = kMrNone;
   char* span = min != 0 && n >= min && e_->port(c.addr.via)->zero_copy_tx()
-                   ? contiguous_span(r, r->progress, n)
+                   ? contiguous_span(r, r->progress, n, &mr)
                    : nullptr;
-  if (span == nullptr) {  // small, split over two buffers, or a port that cannot: copy
+  // A device that DMAs reads only memory mapped for it: never a zero-copy frame from the rest.
+  if (span != nullptr && !e_->zero_copy_ok(c.addr.via, mr)) span = nullptr;
+  if (span == nullptr) {  // small, split over two buffers, unmapped, or a port that cannot: copy
     request_gather(r, r->progress, rte_pktmbuf_mtod(h, uint8_t*) + wire::kFrameOverhead + prefix, n);
     return h;
   }

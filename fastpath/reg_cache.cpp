@@ -4,6 +4,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "dma_map.h"
+
 namespace dpsan::fastpath {
 
 namespace {
@@ -13,30 +15,47 @@ uintptr_t page_size() {
 }
 }  // namespace
 
-uint64_t RegCache::acquire(uintptr_t addr, uint64_t len) {
+uint32_t RegCache::map_dma(Entry& e) {
+  if (e.dma == Dma::kUntried && dma_ != nullptr && dma_->enabled()) {
+    e.dma_mask = dma_->map(e.start, e.end - e.start);
+    e.dma = e.dma_mask ? Dma::kHeld : Dma::kFailed;
+  }
+  return e.dma == Dma::kHeld ? e.dma_mask : 0;
+}
+
+uint64_t RegCache::acquire(uintptr_t addr, uint64_t len, bool want_dma, uint32_t* dma_mask) {
   uintptr_t ps = page_size();
   uintptr_t start = addr & ~(ps - 1);
   uintptr_t end = (addr + (len ? len : 1) + ps - 1) & ~(ps - 1);
   std::lock_guard<std::mutex> lk(mu_);
-  for (auto& [id, e] : entries_) {
+  uint64_t id = 0;
+  for (auto& [eid, e] : entries_) {
     if (!e.doomed && e.start <= start && end <= e.end) {
       e.refs++;
       hits_++;
-      return id;
+      id = eid;
+      break;
     }
   }
-  // Resident while registered (spec 7); a failure (RLIMIT_MEMLOCK) leaves the memory usable,
-  // since the data plane copies through the CPU and needs no fixed physical address.
-  bool pinned = mlock(reinterpret_cast<void*>(start), end - start) == 0;
-  uint64_t id = next_id_++;
-  entries_[id] = Entry{start, end, 1, pinned, false};
-  misses_++;
+  if (id == 0) {
+    // Resident while registered (spec 7); a failure (RLIMIT_MEMLOCK) leaves the memory usable
+    // for the CPU. A device that DMAs needs the pages fixed: the DMA mapping pins them itself
+    // (VFIO pins what it maps).
+    bool pinned = mlock(reinterpret_cast<void*>(start), end - start) == 0;
+    id = next_id_++;
+    entries_[id] = Entry{start, end, 1, pinned, false, Dma::kUntried, 0};
+    misses_++;
+  }
+  uint32_t mask = want_dma ? map_dma(entries_[id]) : 0;
+  if (dma_mask) *dma_mask = mask;
   return id;
 }
 
 void RegCache::drop(std::map<uint64_t, Entry>::iterator it) {
-  if (it->second.pinned)
-    munlock(reinterpret_cast<void*>(it->second.start), it->second.end - it->second.start);
+  Entry& e = it->second;
+  // Unmapped before it is unpinned: a device must not be able to read a page that can move.
+  if (e.dma == Dma::kHeld) dma_->unmap(e.start, e.end - e.start);
+  if (e.pinned) munlock(reinterpret_cast<void*>(e.start), e.end - e.start);
   entries_.erase(it);
 }
 

@@ -13,6 +13,16 @@
  * remaps a range; invalidate() then drops every cached range that overlaps it, partial
  * overlaps included, so a later registration is a fresh one.
  *
+ * DMA mappings follow the cache. A registration that wants its pages readable by the devices
+ * that DMA (local registrations: their frames may go zero-copy) has its cached range held in
+ * the DmaMap (dma_map.h) for as long as the range is cached: a deregistration keeps the
+ * mapping, so registering again costs no system call either, and the mapping goes only when
+ * the range does (invalidation, final cleanup). An invalidated range never outlives its
+ * mapping's validity: the switch calls the callback before the pages change, and a range a
+ * live registration still holds is dropped, and unmapped, at its last release. RDMA
+ * registrations (read only by the CPU here) ask for no mapping, so their ranges use no memseg
+ * list. A mapping that failed is not tried again while its range stays cached.
+ *
  * Threading: slow path only (SPI threads), serialised by the cache's own mutex.
  */
 #pragma once
@@ -23,8 +33,14 @@
 
 namespace dpsan::fastpath {
 
+class DmaMap;
+
 class RegCache {
  public:
+  /** `dma` (nullptr: no mapping ever) must outlive the cache. */
+  explicit RegCache(DmaMap* dma = nullptr) : dma_(dma) {}
+  ~RegCache() { clear(); }
+
   struct Stats {
     uint64_t entries = 0;   ///< ranges cached (in use or not)
     uint64_t hits = 0;      ///< registrations served from the cache
@@ -33,9 +49,12 @@ class RegCache {
 
   /**
    * Take a reference on a cached range covering [addr, addr+len), pinning a new one if none.
+   * With `want_dma`, the range is also held in the DmaMap (once per cached range) and
+   * *dma_mask (if not nullptr) gets the devices it is mapped for (0: none, frames are copied
+   * to devices that DMA).
    * @return an id for release() (never 0).
    */
-  uint64_t acquire(uintptr_t addr, uint64_t len);
+  uint64_t acquire(uintptr_t addr, uint64_t len, bool want_dma = false, uint32_t* dma_mask = nullptr);
   /** Drop a reference taken by acquire(); the range stays cached. Unknown ids are ignored. */
   void release(uint64_t id);
 
@@ -53,14 +72,19 @@ class RegCache {
   Stats stats();
 
  private:
+  enum class Dma : uint8_t { kUntried, kHeld, kFailed };
   struct Entry {
     uintptr_t start, end;  ///< page-aligned [start, end)
     uint32_t refs;
     bool pinned;           ///< mlock succeeded
     bool doomed;           ///< invalidated while in use: never reused, dropped at refs 0
+    Dma dma;               ///< kHeld: one DmaMap hold on [start, end)
+    uint32_t dma_mask;     ///< devices mapped (kHeld)
   };
   void drop(std::map<uint64_t, Entry>::iterator it);
+  uint32_t map_dma(Entry& e);
 
+  DmaMap* dma_;
   std::mutex mu_;
   std::map<uint64_t, Entry> entries_;  // by id
   uint64_t next_id_ = 1;

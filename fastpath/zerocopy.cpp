@@ -44,8 +44,9 @@ void zc_begin(Request* r, Engine* e) {
 rte_mbuf* zc_attach(rte_mempool* pool, Request* r, char* p, uint16_t n) {
   rte_mbuf* m = rte_pktmbuf_alloc(pool);
   if (m == nullptr) return nullptr;
-  // Only devices that need no DMA mapping get zero-copy frames (README), so the IO address is
-  // the virtual one where the EAL uses those, and unused otherwise.
+  // A device that DMAs gets zero-copy frames only from memory mapped with IO address = virtual
+  // address, and only with IOVA as VA (dma_map.h); other devices read through the CPU and do
+  // not use the IO address.
   rte_iova_t iova = rte_eal_iova_mode() == RTE_IOVA_VA ? reinterpret_cast<uintptr_t>(p) : RTE_BAD_IOVA;
   rte_mbuf_ext_refcnt_update(&r->zc.shinfo, 1);  // attach_extbuf does not count
   rte_pktmbuf_attach_extbuf(m, p, iova, n, &r->zc.shinfo);

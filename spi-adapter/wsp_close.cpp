@@ -163,6 +163,9 @@ void register_close_handler() { control::Notifier::set_close_handler(finish_clos
 void drop_all_registrations(control::Instance* inst) {
   inst->engine().mrs.destroy_all();
   inst->engine().reg_cache.clear();  // R18: cached ranges too
+  // Their device mappings went with them; nothing else holds one. Before step 7 closes the
+  // ports, since a device must not be unmapped once it is gone.
+  inst->engine().dma.clear();
 }
 
 }  // namespace dpsan::spi

@@ -43,12 +43,17 @@ HANDLE WSPRegisterMemory(SOCKET sock, PVOID lpBuffer, DWORD dwBufferLength, DWOR
     fail(lpErrno, WSAENOBUFS);
     return nullptr;
   }
-  uint64_t h = inst->engine().mrs.create(s->self, addr, dwBufferLength, dwFlags);
+  fastpath::Engine& e = inst->engine();
+  // The pages are mapped for the devices that DMA (kept while the range stays cached), so
+  // that frames from them may go zero-copy to those devices; a failure only means copies.
+  uint32_t dma_mask = 0;
+  uint64_t cache_id = e.reg_cache.acquire(addr, dwBufferLength, true, &dma_mask);
+  uint64_t h = e.mrs.create(s->self, addr, dwBufferLength, dwFlags, dma_mask);
   if (h == 0) {
+    e.reg_cache.release(cache_id);
     fail(lpErrno, WSAENOBUFS);
     return nullptr;
   }
-  uint64_t cache_id = inst->engine().reg_cache.acquire(addr, dwBufferLength);
   s->regs[free_slot] = RegEntry{addr, dwBufferLength, dwFlags, 1, cache_id};
   s->reg_handles[free_slot].store(h, std::memory_order_release);
   return reinterpret_cast<HANDLE>(h);

@@ -100,6 +100,13 @@ int start_port(uint16_t port) {
 
 }  // namespace
 
+void EthdevPort::set_device(rte_device* dev) {
+  device_ = dev;
+  const rte_bus* bus = dev ? rte_dev_bus(dev) : nullptr;
+  // Only the vdev bus is sure to read through the CPU; PCI and any other bus may DMA.
+  reads_by_dma_ = bus != nullptr && std::strcmp(rte_bus_name(bus), "vdev") != 0;
+}
+
 void EthdevPort::set_mac(const rte_ether_addr& a) {
   std::copy(a.addr_bytes, a.addr_bytes + 6, mac_);
 }
@@ -168,6 +175,7 @@ EthdevPort* ethdev_start(uint16_t id, rte_mempool* pool, uint16_t queues, uint16
   port->set_mac(a);
   port->set_tx_ip_cksum(cksum);
   port->set_multi_seg(multi_seg);
+  port->set_device(info.device);
   return port;
 }
 
@@ -197,10 +205,10 @@ Port* probe_port_open(const std::string& device, rte_mempool* pool, uint16_t que
     probed[name] = device;
   }
   EthdevPort* port = ethdev_start(id, pool, queues, 0, EthdevPort::Owned{}, err);
-  // Virtual devices (net_memif, net_af_packet...) copy what they send through the CPU; a PCI
-  // device would DMA from the switch's memory, which needs rte_extmem_register and
-  // rte_dev_dma_map of every registration: not done, so its frames are copied (README).
-  if (port) port->set_zero_copy(device.rfind("net_", 0) == 0);
+  // Any device that takes chains: virtual ones (net_memif, net_af_packet...) copy what they
+  // send through the CPU; one that DMAs (a PCI NIC) gets a zero-copy frame only from memory
+  // mapped for it (dma_map.h, Engine::zero_copy_ok), others copied.
+  if (port) port->set_zero_copy(true);
   return port;
 }
 

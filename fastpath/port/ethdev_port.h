@@ -36,8 +36,17 @@ class EthdevPort final : public Port {
   }
   uint16_t tx_burst(uint16_t q, rte_mbuf** pkts, uint16_t n) override {
     for (uint16_t i = 0; DPSAN_TSAN && i < n; i++) tsan_release(pkts[i]);
-    // An empty burst is a kick for wrappers only: some PMDs make a system call for it.
-    return n ? rte_eth_tx_burst(id_, q, pkts, n) : 0;
+    if (n) return rte_eth_tx_burst(id_, q, pkts, n);
+    // An empty burst is a kick for wrappers only: some PMDs make a system call for it. A NIC
+    // frees what it has sent only in later bursts, and a zero-copy operation completes only
+    // once its frames are freed (R19): the idle kick has it free them (PMDs that cannot answer
+    // -ENOTSUP and free at their next burst).
+    if (reads_by_dma_) rte_eth_tx_done_cleanup(id_, q, 0);
+    return 0;
+  }
+  /** Final cleanup: a NIC gives back the frames it has sent (see tx_burst). */
+  void release_held(uint16_t q) override {
+    if (reads_by_dma_) rte_eth_tx_done_cleanup(id_, q, 0);
   }
   void close() override;
   uint16_t mtu() const override { return mtu_; }
@@ -46,9 +55,13 @@ class EthdevPort final : public Port {
   void set_mtu(uint16_t mtu) { mtu_ = mtu; }
   void set_tx_ip_cksum(bool on) { tx_ip_cksum_ = on; }
   bool zero_copy_tx() const override { return zero_copy_; }
-  /** Allow zero-copy frames (in-process rings, virtual devices): needs multi-segment TX. */
+  rte_device* dma_device() const override { return device_; }
+  bool reads_by_dma() const override { return reads_by_dma_; }
+  /** Allow zero-copy frames: needs multi-segment TX. */
   void set_zero_copy(bool on) { zero_copy_ = on && multi_seg_; }
   void set_multi_seg(bool on) { multi_seg_ = on; }
+  /** The ethdev's device, and whether it DMAs (not on the vdev bus). */
+  void set_device(rte_device* dev);
 
  private:
   uint16_t id_;
@@ -56,6 +69,8 @@ class EthdevPort final : public Port {
   Owned owned_;
   bool multi_seg_ = false;  ///< TX takes mbuf chains
   bool zero_copy_ = false;
+  rte_device* device_ = nullptr;
+  bool reads_by_dma_ = false;
 };
 
 /**

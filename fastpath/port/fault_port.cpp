@@ -109,6 +109,8 @@ class FaultPort final : public Port {
   }
   uint16_t mtu() const override { return inner_->mtu(); }
   bool zero_copy_tx() const override { return inner_->zero_copy_tx(); }
+  rte_device* dma_device() const override { return inner_->dma_device(); }
+  bool reads_by_dma() const override { return inner_->reads_by_dma(); }
   bool needs_arp() const override { return inner_->needs_arp(); }
 
   uint64_t faults_injected() const override {

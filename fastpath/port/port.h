@@ -15,6 +15,8 @@
 #include <string>
 #include <rte_mbuf.h>
 
+struct rte_device;
+
 namespace dpsan::fastpath {
 
 inline constexpr uint16_t kMaxQueues = 16;  ///< one per poll core
@@ -38,10 +40,19 @@ class Port {
   virtual bool needs_arp() const { return true; }
   /**
    * True when frames may carry a payload segment attached to the switch's memory (zerocopy.h):
-   * the port takes mbuf chains and needs no DMA mapping of that memory (in-process rings, and
-   * virtual devices that copy what they send). Others get copied frames.
+   * the port takes mbuf chains. Whether a given frame may also depends on the device: one that
+   * DMAs reads only memory mapped for it (dma_device(), Engine::zero_copy_ok). Others get
+   * copied frames.
    */
   virtual bool zero_copy_tx() const { return false; }
+  /** The DPDK device behind the port; nullptr for ports without one (uring). */
+  virtual rte_device* dma_device() const { return nullptr; }
+  /**
+   * True when the device reads what it sends by DMA (any bus but the vdev bus, e.g. PCI), so
+   * that memory attached to a frame must be mapped for it (dma_map.h). Virtual devices copy
+   * through the CPU (in-process rings, net_memif, net_af_packet...).
+   */
+  virtual bool reads_by_dma() const { return false; }
   /**
    * Free every frame the port holds back on queue `q` (fault injection's delayed, reordered and
    * refused frames), so that zero-copy operations can complete. Final cleanup, quiesced.

@@ -8,6 +8,13 @@
  * operation is never seen complete while frames still point into its buffer
  * (DPSAN_STATS.zerocopy_waiting), and close and the final cleanup wait for those frames. A
  * `uring` port (kernel sockets) falls back to copying.
+ *
+ * With [fastpath] dma_map = "always" the in-process ports are treated as devices that DMA
+ * (fastpath/dma_map.h): local registrations become DPDK external memory mapped for the port's
+ * device (rte_mem_virt2memseg_list finds them), frames still go zero-copy from them, the
+ * mapping outlives a deregistration while the range is cached and goes with the cache
+ * invalidation (R65); a registration that could not be mapped (no memseg list left) is copied,
+ * never sent zero-copy. This test links DPDK, the same libraries the provider uses, to look.
  */
 #include <gtest/gtest.h>
 
@@ -15,6 +22,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -22,6 +30,8 @@
 #include <unistd.h>
 
 #include <dpsan/dpsan_stats.h>
+#include <rte_eal.h>
+#include <rte_memory.h>
 
 #include "mini_switch.h"
 #include "provider_calls.h"
@@ -48,9 +58,17 @@ bool done(WSAOVERLAPPED& ov) {
 struct Ends {
   MiniSwitch sw;
   SOCKET cli = INVALID_SOCKET, srv = INVALID_SOCKET;
-  std::unique_ptr<char[]> out{new char[kBuf]}, in{new char[kBuf]}, region{new char[kBuf]};
+  // Page-aligned, with a page of padding after each: no two registrations share a page, so the
+  // cache callback on one never meets another (heap neighbours otherwise do).
+  struct Free {
+    void operator()(char* p) const { std::free(p); }
+  };
+  static char* page_buffer() { return static_cast<char*>(std::aligned_alloc(4096, kBuf + 4096)); }
+  std::unique_ptr<char[], Free> out{page_buffer()}, in{page_buffer()}, region{page_buffer()};
   HANDLE hout = nullptr, hin = nullptr;
+  LPFN_WSPREGISTERMEMORY reg = nullptr;
   LPFN_WSPDEREGISTERMEMORY dereg = nullptr;
+  LPFN_WSPMEMORYREGISTRATIONCACHECALLBACK invalidate = nullptr;
   LPFN_WSPRDMAWRITE write = nullptr;
   alignas(8) char desc[64] = {};
   DWORD desc_len = sizeof desc;
@@ -72,7 +90,10 @@ std::string bring_up(Ends& s, uint16_t port, const std::string& config, const ch
   if (!why.empty()) return why;
   auto reg = reinterpret_cast<LPFN_WSPREGISTERMEMORY>(ext_fn(s.sw, WSAID_REGISTERMEMORY));
   auto reg_rdma = reinterpret_cast<LPFN_WSPREGISTERRDMAMEMORY>(ext_fn(s.sw, WSAID_REGISTERRDMAMEMORY));
+  s.reg = reg;
   s.dereg = reinterpret_cast<LPFN_WSPDEREGISTERMEMORY>(ext_fn(s.sw, WSAID_DEREGISTERMEMORY));
+  s.invalidate = reinterpret_cast<LPFN_WSPMEMORYREGISTRATIONCACHECALLBACK>(
+      ext_fn(s.sw, WSAID_MEMORYREGISTRATIONCACHECALLBACK));
   s.write = reinterpret_cast<LPFN_WSPRDMAWRITE>(ext_fn(s.sw, WSAID_RDMAWRITE));
   int e = 0;
   s.hout = reg(s.cli, s.out.get(), kBuf, MEM_READ, &e);
@@ -310,4 +331,177 @@ TEST(ZeroCopy, UringPortFallsBackToCopies) {
   ASSERT_NO_FATAL_FAILURE(write_one(s, 1u << 20, 2, 30));
   EXPECT_EQ(stats(s.sw).zerocopy_frames, 0u) << "kernel sockets cannot send attached frames";
   tear_down(s);
+}
+
+namespace {
+
+/** Is the byte at `p` in memory DPDK knows (a memseg list: here, registered external memory)? */
+bool dpdk_knows(const void* p) { return rte_mem_virt2memseg_list(p) != nullptr; }
+
+/**
+ * The EAL picks IOVA as PA where it can (root, hugepages, no IOMMU), and DmaMap then maps
+ * nothing (fastpath/dma_map.h). These tests ask for IOVA as VA; the EAL takes the arguments of
+ * the first startup of the process only, so meson runs them in a process of their own
+ * (zerocopy-dma), and they skip if the EAL was brought up otherwise.
+ */
+const char* kEalVa = "[eal]\nargs = [\"--iova-mode=va\"]\n";
+
+std::string dma_always(const std::string& ports) {
+  return std::string(kEalVa) + kZc + "dma_map = \"always\"\n" + ports;
+}
+
+/** Cleans up at scope exit, so that a failed test leaves no instance to the next one. */
+struct Up {
+  Ends& s;
+  bool up = true;
+  ~Up() {
+    if (up) tear_down(s);
+  }
+  void down() {
+    up = false;
+    tear_down(s);
+  }
+};
+
+/** Skip (after cleaning up) when the EAL runs with IOVA as PA. */
+#define SKIP_UNLESS_IOVA_VA(up)                                                       \
+  if (rte_eal_iova_mode() != RTE_IOVA_VA) {                                           \
+    up.down();                                                                         \
+    GTEST_SKIP() << "the EAL of this process runs with IOVA as PA: nothing is mapped"; \
+  }
+
+const char* kLoopback = "[[port]]\ndevice = \"loopback\"\nipv4 = \"127.0.0.1/32\"\n";
+
+}  // namespace
+
+TEST(ZeroCopyDma, R42_AutoMapsNothingForVirtualDevices) {
+  // Given the default policy on the loopback (a vdev: it reads through the CPU)
+  Ends s;
+  ASSERT_EQ(bring_up(s, 46700, std::string(kEalVa) + kZc + kLoopback, "127.0.0.1", "127.0.0.1"), "");
+  Up up{s};
+  ASSERT_NO_FATAL_FAILURE(send_one(s, 65536, 1, 20));
+  // Expect: zero-copy as before, and no DPDK external memory at all
+  EXPECT_GT(stats(s.sw).zerocopy_frames, 0u);
+  EXPECT_EQ(stats(s.sw).dma_chunks, 0u);
+  EXPECT_FALSE(dpdk_knows(s.out.get()));
+  up.down();
+}
+
+// R42 (large messages from registered memory), R58/R65 (the mapping follows the cache).
+TEST(ZeroCopyDma, R42_R65_AlwaysMapsRegistrationsSendsZeroCopyAndUnmapsOnInvalidation) {
+  // Given dma_map = "always" on the loopback: its device is treated as one that DMAs
+  Ends s;
+  ASSERT_EQ(bring_up(s, 46710, dma_always(kLoopback), "127.0.0.1", "127.0.0.1"), "");
+  Up up{s};
+  SKIP_UNLESS_IOVA_VA(up);
+  // Expect: both local registrations are DPDK external memory; the RDMA-only region is not
+  EXPECT_TRUE(dpdk_knows(s.out.get()));
+  EXPECT_TRUE(dpdk_knows(s.out.get() + kBuf - 1));
+  EXPECT_TRUE(dpdk_knows(s.in.get()));
+  EXPECT_FALSE(dpdk_knows(s.region.get() + kBuf / 2)) << "RDMA registrations need no mapping";
+  EXPECT_GE(stats(s.sw).dma_chunks, 2u);
+  EXPECT_EQ(stats(s.sw).dma_map_failures, 0u);
+  // Expect: large sends and writes go zero-copy from the mapped memory, byte for byte
+  ASSERT_NO_FATAL_FAILURE(sizes(s, 20));
+  // Given the send buffer deregistered: still cached, so still mapped
+  int e = 0;
+  ASSERT_EQ(s.dereg(s.cli, s.hout, &e), 0) << e;
+  EXPECT_TRUE(dpdk_knows(s.out.get())) << "the mapping follows the cache";
+  // Given the cache callback on the range (R65)   Expect: no longer DPDK memory
+  ASSERT_EQ(s.invalidate(s.out.get(), kBuf, &e), 0) << e;
+  EXPECT_FALSE(dpdk_knows(s.out.get()));
+  EXPECT_FALSE(dpdk_knows(s.out.get() + kBuf - 1));
+  EXPECT_TRUE(dpdk_knows(s.in.get())) << "another registration's pages stay";
+  // Given the memory registered again   Expect: mapped again and still zero-copy
+  s.hout = s.reg(s.cli, s.out.get(), kBuf, MEM_READ, &e);
+  ASSERT_NE(s.hout, nullptr) << e;
+  EXPECT_TRUE(dpdk_knows(s.out.get()));
+  uint64_t zc0 = stats(s.sw).zerocopy_frames;
+  ASSERT_NO_FATAL_FAILURE(send_one(s, 1u << 20, 77, 20));
+  EXPECT_GT(stats(s.sw).zerocopy_frames, zc0);
+  up.down();
+  // Expect: the final cleanup gave every page back to DPDK (R18)
+  EXPECT_FALSE(dpdk_knows(s.out.get()));
+  EXPECT_FALSE(dpdk_knows(s.in.get()));
+}
+
+TEST(ZeroCopyDma, R42_AlwaysAcrossANetRingPair) {
+  Ends s;
+  ASSERT_EQ(bring_up(s, 46720,
+                     dma_always("[[port]]\ndevice = \"ringpair:zd:0\"\nipv4 = \"198.18.0.1/24\"\n"
+                                "[[port]]\ndevice = \"ringpair:zd:1\"\nipv4 = \"198.18.0.2/24\"\n"),
+                     "198.18.0.1", "198.18.0.2"),
+            "");
+  Up up{s};
+  SKIP_UNLESS_IOVA_VA(up);
+  EXPECT_TRUE(dpdk_knows(s.out.get()));
+  ASSERT_NO_FATAL_FAILURE(sizes(s, 30));
+  EXPECT_EQ(stats(s.sw).dma_map_failures, 0u);
+  up.down();
+  EXPECT_FALSE(dpdk_knows(s.out.get()));
+}
+
+// R59's "valid memory" side: a registration that could not be mapped still works, by copies.
+TEST(ZeroCopyDma, R59_UnmappedRegistrationIsValidAndIsCopiedNeverZeroCopy) {
+  Ends s;
+  ASSERT_EQ(bring_up(s, 46730, dma_always(kLoopback), "127.0.0.1", "127.0.0.1"), "");
+  Up up{s};
+  SKIP_UNLESS_IOVA_VA(up);
+  // Given more cached ranges than DPDK has memseg lists: registered and deregistered, each
+  // stays cached and mapped, until mapping fails
+  constexpr size_t kRange = 64 * 1024, kRanges = RTE_MAX_MEMSEG_LISTS + 8;
+  std::unique_ptr<char[]> many(new char[2 * kRange * (kRanges + 1)]);
+  int e = 0;
+  for (size_t i = 0; i < kRanges && stats(s.sw).dma_map_failures == 0; i++) {
+    HANDLE h = s.reg(s.cli, many.get() + 2 * kRange * i, kRange, MEM_READ, &e);
+    ASSERT_NE(h, nullptr) << "a registration must succeed even unmapped: " << e;
+    ASSERT_EQ(s.dereg(s.cli, h, &e), 0);
+  }
+  ASSERT_GT(stats(s.sw).dma_map_failures, 0u) << "memseg lists never ran out";
+  std::printf("external chunks held when mapping failed: %llu\n",
+              static_cast<unsigned long long>(stats(s.sw).dma_chunks));
+  // Given a fresh registration now (no memseg list left for it)
+  char* buf = many.get() + 2 * kRange * kRanges;
+  HANDLE h = s.reg(s.cli, buf, kRange, MEM_READ, &e);
+  ASSERT_NE(h, nullptr) << e;
+  EXPECT_FALSE(dpdk_knows(buf));
+  // Expect: a large send from it arrives intact and goes out copied, not zero-copy
+  fill(buf, kRange, 99);
+  std::memset(s.in.get(), 0, kRange);
+  WSAOVERLAPPED rov{}, sov{};
+  rov.hEvent = sov.hEvent = kPoll;
+  WSABUF rb{static_cast<ULONG>(kRange), s.in.get()}, sb{static_cast<ULONG>(kRange), buf};
+  DWORD flags = 0, got = 0;
+  uint64_t zc0 = stats(s.sw).zerocopy_frames;
+  ASSERT_EQ(s.sw.proc().lpWSPRecv(s.srv, &rb, 1, &got, &flags, &rov, nullptr, nullptr, &e), SOCKET_ERROR);
+  ASSERT_EQ(s.sw.proc().lpWSPSend(s.cli, &sb, 1, &got, 0, &sov, nullptr, nullptr, &e), SOCKET_ERROR);
+  ASSERT_TRUE(wait_checked(s, sov, 20));
+  ASSERT_TRUE(wait_checked(s, rov, 20));
+  EXPECT_EQ(rov.InternalHigh, kRange);
+  EXPECT_EQ(std::memcmp(s.in.get(), buf, kRange), 0);
+  EXPECT_EQ(stats(s.sw).zerocopy_frames, zc0) << "a frame from unmapped memory went zero-copy";
+  // Expect: the mapped registrations still go zero-copy
+  ASSERT_NO_FATAL_FAILURE(send_one(s, 65536, 5, 20));
+  EXPECT_GT(stats(s.sw).zerocopy_frames, zc0);
+  // Given the whole area invalidated   Expect: the cached chunks are given back to DPDK
+  ASSERT_EQ(s.dereg(s.cli, h, &e), 0);
+  uint64_t before = stats(s.sw).dma_chunks;
+  ASSERT_EQ(s.invalidate(many.get(), 2 * kRange * (kRanges + 1), &e), 0) << e;
+  EXPECT_LT(stats(s.sw).dma_chunks, before);
+  EXPECT_EQ(stats(s.sw).dma_chunks, 2u) << "only the live registrations' ranges (out, in) stay";
+  EXPECT_FALSE(dpdk_knows(many.get()));
+  up.down();
+}
+
+TEST(ZeroCopyDma, R42_NeverMapsNothingAndVirtualDevicesStayZeroCopy) {
+  Ends s;
+  ASSERT_EQ(bring_up(s, 46740, std::string(kEalVa) + kZc + "dma_map = \"never\"\n" + kLoopback,
+                     "127.0.0.1", "127.0.0.1"),
+            "");
+  Up up{s};
+  ASSERT_NO_FATAL_FAILURE(send_one(s, 65536, 3, 20));
+  EXPECT_GT(stats(s.sw).zerocopy_frames, 0u);
+  EXPECT_EQ(stats(s.sw).dma_chunks, 0u);
+  EXPECT_FALSE(dpdk_knows(s.out.get()));
+  up.down();
 }

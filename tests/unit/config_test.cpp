@@ -41,6 +41,7 @@ max_operations = 65535
 mbufs = 8191
 early_slots = 8
 zerocopy_min = 1024
+dma_map = "always"
 max_registrations = 4096
 connect_timeout_ms = 5000
 connect_retry_ms = 100
@@ -104,6 +105,7 @@ TEST(Config, ParseConfigText_FullFileSetsEveryKey) {
   EXPECT_EQ(c.engine.mbufs, 8191u);
   EXPECT_EQ(c.engine.early_slots, 8u);
   EXPECT_EQ(c.engine.zerocopy_min, 1024u);
+  EXPECT_EQ(c.engine.dma_map, fastpath::DmaPolicy::kAlways);
   EXPECT_EQ(c.engine.max_registrations, 4096u);
   EXPECT_EQ(c.engine.connect_timeout_ms, 5000u);
   EXPECT_EQ(c.engine.connect_retry_ms, 100u);
@@ -296,6 +298,12 @@ TEST(Config, ParseConfigText_BadStringsAreNamed) {
        "\"Busy\""},
       {"empty idle policy", std::string("[fastpath]\nidle = \"\"\n") + kPort, "fastpath.idle",
        "\"\""},
+      {"dma_map policy", std::string("[fastpath]\ndma_map = \"sometimes\"\n") + kPort,
+       "fastpath.dma_map", "\"sometimes\""},
+      {"dma_map case", std::string("[fastpath]\ndma_map = \"Always\"\n") + kPort,
+       "fastpath.dma_map", "\"Always\""},
+      {"dma_map boolean", std::string("[fastpath]\ndma_map = true\n") + kPort, "fastpath.dma_map",
+       "true"},
   };
   for (const BadCase& c : cases) expect_error(c);
 }

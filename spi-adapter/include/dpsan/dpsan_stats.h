@@ -56,6 +56,11 @@ typedef struct DPSAN_STATS {
   /* Added with zero-copy sends (append only, as above). */
   uint64_t zerocopy_frames;    /* frames sent with their payload attached to switch memory */
   uint64_t zerocopy_waiting;   /* operations ended, waiting for frames to release their buffer */
+  /* Added with DMA-mapped registrations (append only, as above). */
+  uint64_t dma_chunks;         /* page ranges registered with DPDK (rte_extmem_register) and
+                                  mapped for the ports' devices, held now */
+  uint64_t dma_map_failures;   /* registrations left unmapped for some device (their frames are
+                                  copied to it): no memseg list left, mapping refused... */
 } DPSAN_STATS;
 
 /* Index into DPSAN_STATS.drops_by_reason: which check a dropped frame failed. */
