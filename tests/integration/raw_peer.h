@@ -79,7 +79,8 @@ class RawPeer {
   bool resolve(Deadline until);
 
   /**
-   * Send a CONNECT_REQ to the target's port `dst_port` (resolve() first).
+   * Send a CONNECT_REQ to the target's port `dst_port` (resolve() first). It is sent once: the
+   * ring loses nothing, and a request that found no buffer shows as wait_accepted() failing.
    * @return the new connection's index (its state: conn()).
    */
   size_t connect(uint16_t dst_port);
