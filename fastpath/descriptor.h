@@ -33,7 +33,6 @@ enum class ReqKind : uint8_t {
   kRdmaRead,   ///< read the peer's region `remote` into the local buffers (overlapped)
   kRdmaReg,    ///< synchronous: open a slot of the connection's RDMA table for reg_*
   kRdmaDereg,  ///< synchronous: revoke the slot `remote` names
-  kTestInject, ///< synchronous, tests only: run `test_frame` through the RX path as the peer's
 };
 
 /** Answer states of a synchronous request (Request::sync, accessed through atomic_ref). */
@@ -67,14 +66,13 @@ struct Request {
   // kRdmaWrite / kRdmaRead: the target region (from the peer's descriptor) and the offset of
   // the first byte; kRdmaReg answers with desc_conn / region / gen; kRdmaDereg names the slot.
   wire::RdmaRef remote;
-  // Synchronous requests (kRdmaReg, kRdmaDereg, kTestInject): the SPI thread that posted one
+  // Synchronous requests (kRdmaReg, kRdmaDereg): the SPI thread that posted one
   // waits on `sync`; whoever loses the race between answering and abandoning frees it.
   uint32_t sync;        ///< kSyncWaiting / kSyncAnswered / kSyncAbandoned
   uint32_t answer;      ///< 0 or a WSA code
   uint32_t reg_rights;  ///< kRdmaReg: kRdmaRead | kRdmaWrite
   uint64_t reg_len;     ///< kRdmaReg
   uintptr_t reg_addr;   ///< kRdmaReg
-  const void* test_frame;  ///< kTestInject: a TestFrame (rdma_test_hook.h)
   ZcRefs zc;            ///< sends and RDMA writes with frames attached zero-copy (zerocopy.h)
   Sge sge[kMaxSge];
 };

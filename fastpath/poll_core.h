@@ -172,7 +172,6 @@ class PollCore {
   enum PumpStatus { kPumpDone, kPumpWait, kPumpNoRoom };
   void on_rdma_reg_pc(Request* r);
   void on_rdma_dereg_pc(Request* r);
-  void on_test_inject_pc(Request* r);
   /** Answer a synchronous request; frees it if its poster gave up waiting. */
   void answer_sync(Request* r, uint32_t answer);
   PumpStatus pump_rdma_op_pc(Conn& c, Request* r);

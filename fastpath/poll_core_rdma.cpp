@@ -21,7 +21,6 @@
 
 #include "poll_core.h"
 #include "port/port.h"
-#include "rdma_test_hook.h"
 #include "wsa_codes.h"
 
 namespace dpsan::fastpath {
@@ -91,54 +90,6 @@ void PollCore::on_rdma_dereg_pc(Request* r) {
       stats_.rdma_regions.add(static_cast<uint64_t>(-1));
     }
   }
-  answer_sync(r, 0);
-}
-
-void PollCore::on_test_inject_pc(Request* r) {
-  auto* t = const_cast<TestFrame*>(static_cast<const TestFrame*>(r->test_frame));
-  Conn* c = conn_of(r->link);
-  if (c == nullptr || c->state != ConnState::kEstablished) {
-    answer_sync(r, kWsaNotConn);
-    return;
-  }
-  rte_mbuf* m = rte_pktmbuf_alloc(e_->mbuf_pool());
-  if (m == nullptr || t->payload_len > mss_[c->addr.via]) {
-    if (m) rte_pktmbuf_free(m);
-    answer_sync(r, kWsaNoBufs);
-    return;
-  }
-  wire::L3Addr from{};  // as the peer would address it to us
-  std::memcpy(from.src_mac, c->addr.dst_mac, 6);
-  std::memcpy(from.dst_mac, c->addr.src_mac, 6);
-  from.src_ip = c->addr.dst_ip;
-  from.dst_ip = c->addr.src_ip;
-  from.via = c->addr.via;
-  wire::Fields f{};
-  f.opcode = t->opcode;
-  f.flags = t->flags;
-  f.dst_conn = c->id;
-  f.src_conn = c->peer_id;
-  f.psn = c->rcv_nxt;  // the next frame we expect: handed up at once
-  f.ack_psn = c->snd_una;
-  f.recv_limit = c->peer_recv_limit;
-  f.early_limit = c->peer_early_limit;
-  f.msg_seq = t->msg_seq;
-  f.msg_len = t->msg_len;
-  f.msg_offset = t->msg_offset;
-  uint8_t* buf = rte_pktmbuf_mtod(m, uint8_t*);
-  if (t->payload_len) std::memcpy(buf + wire::kFrameOverhead, t->payload, t->payload_len);
-  uint32_t flen = wire::encode(buf, from, f, t->payload_len);
-  m->data_len = static_cast<uint16_t>(flen);
-  m->pkt_len = flen;
-  wire::Frame fr;
-  if (wire::decode(buf, flen, &fr) != wire::DecodeStatus::kOk) {
-    rte_pktmbuf_free(m);
-    answer_sync(r, kWsaInval);
-    return;
-  }
-  fr.addr.via = c->addr.via;  // as rx_frame_pc sets it: the port the connection uses
-  if (!on_frame_pc(fr, m)) rte_pktmbuf_free(m);
-  t->conn_failed = c->state != ConnState::kEstablished;
   answer_sync(r, 0);
 }
 

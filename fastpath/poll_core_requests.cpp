@@ -20,7 +20,6 @@ void PollCore::on_request_pc(Request* r) {
     case ReqKind::kClose: on_close_pc(r); break;
     case ReqKind::kRdmaReg: on_rdma_reg_pc(r); break;
     case ReqKind::kRdmaDereg: on_rdma_dereg_pc(r); break;
-    case ReqKind::kTestInject: on_test_inject_pc(r); break;
   }
 }
 

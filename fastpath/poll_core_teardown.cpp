@@ -39,7 +39,6 @@ void PollCore::drain_requests_quiesced() {
           break;
         case ReqKind::kRdmaReg:
         case ReqKind::kRdmaDereg:
-        case ReqKind::kTestInject:
           answer_sync(r, 10050 /* WSAENETDOWN */);  // connections are reset next anyway
           break;
       }

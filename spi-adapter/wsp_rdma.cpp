@@ -18,7 +18,6 @@
 #include "fastpath/rdma_region.h"
 #include "overlapped.h"
 #include "socket_table.h"
-#include "test_hooks.h"
 #include "transfer.h"
 #include "validate.h"
 #include "wsp.h"
@@ -238,23 +237,6 @@ int WSPMemoryRegistrationCacheCallback(LPVOID lpvAddress, SIZE_T Size, LPINT lpE
     case fastpath::RegCache::Invalidate::kInUse: break;
   }
   return fail(lpErrno, WSAEFAULT);  // R65: a live registration still holds part of the range
-}
-
-int test_inject_frame(SOCKET sock, fastpath::TestFrame* t) {
-  control::CallGuard guard;
-  SocketRef s(sock);
-  if (!s) return WSAENOTSOCK;
-  control::Instance* inst = guard.instance();
-  if (inst == nullptr) return WSAENETDOWN;
-  fastpath::Request* r = inst->engine().request_get();
-  if (r == nullptr) return WSAENOBUFS;
-  r->kind = fastpath::ReqKind::kTestInject;
-  r->link = &s->link;
-  r->test_frame = t;
-  uint32_t answer = 0;
-  if (!post_sync(inst, r, &answer)) return WSAENETDOWN;
-  inst->engine().request_put(r);
-  return static_cast<int>(answer);
 }
 
 }  // namespace dpsan::spi

@@ -1,24 +1,36 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /**
  * @file
- * A hostile peer. Crafted RDMA frames are run through the target connection's receive path
- * (fastpath/rdma_test_hook.h: the owning core encodes each with wire::encode, so it passes the
- * header checks and its CRC, and hands it to wire::decode and the RX handler with the next
- * expected psn). Each case must be refused: the connection is aborted on the target, the
- * honest initiator's pending receive fails with WSAECONNABORTED (the RESET's reason), the
- * refusal is counted, and every byte of every registered region is unchanged.
+ * A hostile peer on the wire. The target is a dpsan provider in this process with one port,
+ * side 0 of the ring pair "hst" (198.18.0.1); nothing in the provider plays side 1. The test
+ * does, with a RawPeer (raw_peer.h): it takes the target's frames off the pair's rings and puts
+ * its own on them, speaking the wire protocol through fastpath/wire. It resolves the target
+ * with ARP, opens two connections to a listening dpsan socket (CONNECT_REQ / ACCEPT), keeps
+ * its own psn and acks, and then sends crafted RDMA frames. Each hostile one must be refused:
+ * the target sends RESET with reason WSAECONNABORTED (the raw peer sees it), the target
+ * socket's pending receive fails with WSAECONNABORTED and so do later calls, the refusal is
+ * counted (rdma_denied), every byte of every registered region is unchanged, and the other
+ * connection lives on. Honest frames from the same peer are served, which shows that a refusal
+ * is about the frame, not about the peer's framing.
  *
- * White-box: links the static library for spi::test_inject_frame; everything else goes through
- * the public interface.
+ * The target's descriptors come from WSPRegisterRdmaMemory in this process; the raw peer uses
+ * their fields as README "RDMA descriptor" documents them. Everything on the target goes
+ * through the public interface (libdpsan.so); the frames are made with the provider's own
+ * codec sources, compiled into this test.
  */
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <unistd.h>
 #include <vector>
+
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
 
 #include <dpsan/dpsan_stats.h>
 
@@ -27,28 +39,61 @@
 #include "fastpath/wire/rdma.h"
 #include "mini_switch.h"
 #include "provider_calls.h"
-#include "spi-adapter/test_hooks.h"
+#include "raw_peer.h"
 
 using dpsan::perf::MiniSwitch;
+using dpsan::test::after_ms;
 using dpsan::test::ext_fn;
+using dpsan::test::ip;
+using dpsan::test::RawPeer;
+using dpsan::test::RxFrame;
 namespace fp = dpsan::fastpath;
 namespace wire = dpsan::fastpath::wire;
-using Clock = std::chrono::steady_clock;
+using Bytes = std::vector<uint8_t>;
 
 namespace {
 
 constexpr size_t kRegion = 65536;
+// Generous: every wait ends as soon as its event happens, so a long bound costs nothing on a
+// quiet machine and keeps a loaded 2-CPU one from failing a test that would have passed.
+constexpr int kWaitMs = 10000;
 WSAEVENT kPoll = reinterpret_cast<WSAEVENT>(uintptr_t{1});
 uint16_t g_port = 43000;
 
+// The target's port; no side 1 is configured, so the test owns that end of the wire. The
+// dead-peer timeout is long: the raw peer answers keepalives only while the test waits on it.
+constexpr const char* kConfig =
+    "[fastpath]\npeer_timeout_ms = 60000\n"
+    "[[port]]\ndevice = \"ringpair:hst:0\"\nipv4 = \"198.18.0.1/24\"\n";
+constexpr const char* kTargetIp = "198.18.0.1";
+constexpr const char* kPeerIp = "198.18.0.2";
+constexpr uint8_t kPeerMac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0xfe};
+
+bool ov_done(WSAOVERLAPPED& ov) {
+  return std::atomic_ref<ULONG_PTR>(ov.Internal).load(std::memory_order_acquire) !=
+         WSS_OPERATION_IN_PROGRESS;
+}
+
 bool wait_done(WSAOVERLAPPED& ov, int ms) {
-  auto end = Clock::now() + std::chrono::milliseconds(ms);
-  while (std::atomic_ref<ULONG_PTR>(ov.Internal).load(std::memory_order_acquire) ==
-         WSS_OPERATION_IN_PROGRESS) {
-    if (Clock::now() > end) return false;
+  auto end = after_ms(ms);
+  while (!ov_done(ov)) {
+    if (std::chrono::steady_clock::now() > end) return false;
     usleep(50);
   }
   return true;
+}
+
+/** The raw peer's packet buffers: one pool for the process (the EAL outlives every instance). */
+rte_mempool* peer_pool() {
+  if (rte_mempool* p = rte_mempool_lookup("hostile_peer")) return p;
+  return rte_pktmbuf_pool_create("hostile_peer", 2047, 0, 0, 2048 + RTE_PKTMBUF_HEADROOM,
+                                 SOCKET_ID_ANY);
+}
+
+Bytes pattern(size_t n, uint8_t seed) {
+  Bytes b(n);
+  for (size_t i = 0; i < n; i++) b[i] = static_cast<uint8_t>(seed ^ i);
+  return b;
 }
 
 /** A region the target registered for its peer, its descriptor, and a snapshot of its bytes. */
@@ -62,34 +107,61 @@ struct Region {
 class Hostile : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_EQ(sw_.startup(), 0);
-    reg_ = reinterpret_cast<LPFN_WSPREGISTERMEMORY>(ext_fn(sw_, WSAID_REGISTERMEMORY));
+    ASSERT_EQ(dpsan::test::startup_with(sw_, kConfig), 0);
     reg_rdma_ = reinterpret_cast<LPFN_WSPREGISTERRDMAMEMORY>(ext_fn(sw_, WSAID_REGISTERRDMAMEMORY));
     dereg_rdma_ =
         reinterpret_cast<LPFN_WSPDEREGISTERRDMAMEMORY>(ext_fn(sw_, WSAID_DEREGISTERRDMAMEMORY));
+    rdma_read_ = reinterpret_cast<LPFN_WSPRDMAREAD>(ext_fn(sw_, WSAID_RDMAREAD));
     ASSERT_NE(reg_rdma_, nullptr);
-    ASSERT_EQ(sw_.connect_pair(g_port++, &init_, &target_), "");
-    ASSERT_EQ(sw_.connect_pair(g_port++, &init2_, &target2_), "");
-    // A receive on the honest initiator: it fails when the target aborts the connection.
-    int e = 0;
-    ASSERT_NE(reg_(init_, inbox_, sizeof inbox_, MEM_READWRITE, &e), nullptr);
-    recv_ov_.hEvent = kPoll;
-    WSABUF wb{sizeof inbox_, inbox_};
-    DWORD flags = 0;
-    ASSERT_EQ(sw_.proc().lpWSPRecv(init_, &wb, 1, nullptr, &flags, &recv_ov_, nullptr, nullptr, &e),
-              SOCKET_ERROR);
-    ASSERT_EQ(e, WSA_IO_PENDING);
+    ASSERT_NE(dereg_rdma_, nullptr);
+    ASSERT_NE(rdma_read_, nullptr);
+
+    // Side 0 sends on dpsan_rp_hst_00 and receives from dpsan_rp_hst_10 (fastpath/port/ring_ports.cpp).
+    rte_ring* from_target = rte_ring_lookup("dpsan_rp_hst_00");
+    rte_ring* to_target = rte_ring_lookup("dpsan_rp_hst_10");
+    ASSERT_NE(from_target, nullptr);
+    ASSERT_NE(to_target, nullptr);
+    rte_mempool* pool = peer_pool();
+    ASSERT_NE(pool, nullptr);
+    peer_ = std::make_unique<RawPeer>(from_target, to_target, pool, ip(kPeerIp), kPeerMac, ip(kTargetIp));
+    ASSERT_TRUE(peer_->resolve(after_ms(kWaitMs))) << "the target did not answer ARP";
+
+    // Two connections from the raw peer to one listening dpsan socket.
+    uint16_t port = g_port++;
+    ASSERT_EQ(sw_.listen(ip(kTargetIp), port, &lev_, &listener_), "");
+    a_ = peer_->connect(port);
+    ASSERT_EQ(sw_.accept(listener_, &lev_, kWaitMs, &target_), "");
+    ASSERT_TRUE(peer_->wait_accepted(a_, after_ms(kWaitMs))) << "no ACCEPT for connection A";
+    b_ = peer_->connect(port);
+    ASSERT_EQ(sw_.accept(listener_, &lev_, kWaitMs, &target2_), "");
+    ASSERT_TRUE(peer_->wait_accepted(b_, after_ms(kWaitMs))) << "no ACCEPT for connection B";
+
+    // A receive pending on each target socket: it fails when the target aborts its connection.
+    ASSERT_TRUE(post_recv(target_, inbox_, &recv_ov_));
+    ASSERT_TRUE(post_recv(target2_, inbox2_, &recv2_ov_));
     ASSERT_TRUE(make_region(target_, MEM_READWRITE, 0xA1, &rw_));
     ASSERT_TRUE(make_region(target_, MEM_READ, 0xA2, &ro_));
     ASSERT_TRUE(make_region(target_, MEM_WRITE, 0xA3, &wo_));
     ASSERT_TRUE(make_region(target2_, MEM_READWRITE, 0xB1, &other_));
-    denied0_ = stats().rdma_denied;
+    denied0_ = dpsan::test::stats(sw_).rdma_denied;
   }
 
   void TearDown() override {
     int e = 0;
-    for (SOCKET s : {init_, target_, init2_, target2_}) sw_.proc().lpWSPCloseSocket(s, &e);
+    for (SOCKET s : {target_, target2_, listener_})
+      if (s != INVALID_SOCKET) sw_.proc().lpWSPCloseSocket(s, &e);
     EXPECT_EQ(sw_.cleanup(), 0);
+  }
+
+  bool post_recv(SOCKET s, char (&buf)[256], WSAOVERLAPPED* ov) {
+    int e = 0;
+    if (sw_.register_memory(s, buf, sizeof buf, MEM_READWRITE, &e) == nullptr) return false;
+    *ov = WSAOVERLAPPED{};
+    ov->hEvent = kPoll;
+    WSABUF wb{sizeof buf, buf};
+    DWORD flags = 0;
+    return sw_.proc().lpWSPRecv(s, &wb, 1, nullptr, &flags, ov, nullptr, nullptr, &e) == SOCKET_ERROR &&
+           e == WSA_IO_PENDING;
   }
 
   bool make_region(SOCKET s, DWORD flags, int fill, Region* r) {
@@ -101,57 +173,37 @@ class Hostile : public ::testing::Test {
     return reg_rdma_(s, r->buf.get(), kRegion, flags, &r->d, &len, &e) == 0;
   }
 
-  DPSAN_STATS stats() {
-    DPSAN_STATS st{};
-    DWORD got = 0;
-    int e = 0;
-    sw_.proc().lpWSPIoctl(0, SIO_DPSAN_GET_STATS, nullptr, 0, &st, sizeof st, &got, nullptr,
-                          nullptr, nullptr, &e);
-    return st;
-  }
-
   static wire::RdmaRef ref_of(const fp::RdmaDescriptor& d, uint64_t offset) {
     return wire::RdmaRef{d.conn, d.region, d.gen, d.key, offset};
   }
 
-  /** Run one frame through `s`'s receive path as its peer's. */
-  fp::TestFrame inject(SOCKET s, uint8_t opcode, uint16_t flags, uint32_t msg_len,
-                       uint32_t msg_offset, const wire::RdmaRef* ref, size_t data_len,
-                       uint32_t msg_seq = 0) {
-    std::vector<uint8_t> payload;
-    if (ref) {
-      payload.resize(sizeof(wire::RdmaBody));
-      wire::put_rdma_body(payload.data(), *ref);
-    }
-    for (size_t i = 0; i < data_len; i++) payload.push_back(static_cast<uint8_t>(0x5C ^ i));
-    fp::TestFrame t{};
-    t.opcode = opcode;
-    t.flags = flags;
-    t.msg_seq = msg_seq;
-    t.msg_len = msg_len;
-    t.msg_offset = msg_offset;
-    t.payload = payload.data();
-    t.payload_len = static_cast<uint16_t>(payload.size());
-    EXPECT_EQ(dpsan::spi::test_inject_frame(s, &t), 0);
-    return t;
+  /** An RDMA_WRITE of `len` pattern bytes on connection A (one frame, first|last by default). */
+  void write(const wire::RdmaRef& ref, uint32_t len, uint16_t flags = wire::kFirst | wire::kLast,
+             uint32_t msg_len = 0, uint32_t msg_offset = 0) {
+    ASSERT_TRUE(peer_->send_rdma_write(a_, ref, pattern(len, 0x5C), flags, msg_len ? msg_len : len,
+                                       msg_offset));
+  }
+  void read(const wire::RdmaRef& ref, uint32_t len) {
+    ASSERT_TRUE(peer_->send_rdma_read(a_, ref, len, 1));
   }
 
-  fp::TestFrame write(const wire::RdmaRef& ref, uint32_t len, uint16_t flags = wire::kFirst | wire::kLast,
-                      uint32_t msg_len = 0, uint32_t msg_offset = 0) {
-    return inject(target_, wire::kRdmaWrite, flags, msg_len ? msg_len : len, msg_offset, &ref, len);
-  }
-  fp::TestFrame read(const wire::RdmaRef& ref, uint32_t len) {
-    return inject(target_, wire::kRdmaReadReq, wire::kFirst | wire::kLast, len, 0, &ref, 0);
+  void expect_regions_unchanged() {
+    for (const Region* r : {&rw_, &ro_, &wo_, &other_}) EXPECT_TRUE(r->unchanged()) << "a region changed";
   }
 
-  /** The frame was refused: target aborted, initiator told, counted, no region changed. */
-  void expect_refused(const fp::TestFrame& t) {
-    EXPECT_TRUE(t.conn_failed) << "the target accepted the frame";
-    ASSERT_TRUE(wait_done(recv_ov_, 5000)) << "the initiator was not told";
+  /**
+   * The last frame on connection A was refused: the target reset A with WSAECONNABORTED, its
+   * pending receive failed with it and later calls do too, the refusal was counted, no region
+   * changed, and connection B is untouched.
+   */
+  void expect_refused() {
+    uint32_t reason = 0;
+    ASSERT_TRUE(peer_->wait_reset(a_, after_ms(kWaitMs), &reason)) << "the target accepted the frame";
+    EXPECT_EQ(reason, wire::kConnAborted);
+    ASSERT_TRUE(wait_done(recv_ov_, kWaitMs)) << "the target's pending receive did not fail";
     EXPECT_EQ(recv_ov_.OffsetHigh, static_cast<DWORD>(WSAECONNABORTED));
-    EXPECT_GT(stats().rdma_denied, denied0_);
-    for (const Region* r : {&rw_, &ro_, &wo_, &other_})
-      EXPECT_TRUE(r->unchanged()) << "a region changed";
+    EXPECT_GT(dpsan::test::stats(sw_).rdma_denied, denied0_);
+    expect_regions_unchanged();
     // Later calls on the aborted connection fail with the sticky error.
     int e = 0;
     WSAOVERLAPPED ov{};
@@ -161,47 +213,99 @@ class Hostile : public ::testing::Test {
     EXPECT_EQ(sw_.proc().lpWSPRecv(target_, &wb, 1, nullptr, &flags, &ov, nullptr, nullptr, &e),
               SOCKET_ERROR);
     EXPECT_EQ(e, WSAECONNABORTED);
+    // Only A was aborted.
+    peer_->pump();
+    EXPECT_FALSE(peer_->conn(b_).reset) << "connection B was reset too";
+    EXPECT_FALSE(ov_done(recv2_ov_)) << "connection B's receive ended";
+  }
+
+  /** Connection `c` is still up: a message from the raw peer reaches the pending receive. */
+  void expect_alive(size_t c, WSAOVERLAPPED& ov, const char* inbox) {
+    ASSERT_TRUE(peer_->wait_credit(c, after_ms(kWaitMs))) << "no receive credit from the target";
+    Bytes msg = pattern(40, 0x33);
+    ASSERT_TRUE(peer_->send_data(c, msg));
+    ASSERT_TRUE(wait_done(ov, kWaitMs)) << "the message did not arrive";
+    EXPECT_EQ(ov.OffsetHigh, 0u);
+    EXPECT_EQ(ov.InternalHigh, msg.size());
+    EXPECT_EQ(std::memcmp(inbox, msg.data(), msg.size()), 0);
+    EXPECT_FALSE(peer_->conn(c).reset);
   }
 
   MiniSwitch sw_;
-  LPFN_WSPREGISTERMEMORY reg_ = nullptr;
+  dpsan::perf::Event lev_;
   LPFN_WSPREGISTERRDMAMEMORY reg_rdma_ = nullptr;
   LPFN_WSPDEREGISTERRDMAMEMORY dereg_rdma_ = nullptr;
-  SOCKET init_ = INVALID_SOCKET, target_ = INVALID_SOCKET;
-  SOCKET init2_ = INVALID_SOCKET, target2_ = INVALID_SOCKET;
+  LPFN_WSPRDMAREAD rdma_read_ = nullptr;
+  std::unique_ptr<RawPeer> peer_;
+  size_t a_ = 0, b_ = 0;  // the raw peer's connections to target_ and target2_
+  SOCKET listener_ = INVALID_SOCKET, target_ = INVALID_SOCKET, target2_ = INVALID_SOCKET;
   Region rw_, ro_, wo_, other_;
-  char inbox_[256] = {};
-  WSAOVERLAPPED recv_ov_{};
+  char inbox_[256] = {}, inbox2_[256] = {};
+  WSAOVERLAPPED recv_ov_{}, recv2_ov_{};
   uint64_t denied0_ = 0;
 };
 
 }  // namespace
 
-// The hook itself: an honest frame is placed and the connection lives on.
-TEST_F(Hostile, R62_HonestInjectedWriteIsPlaced) {
-  fp::TestFrame t = write(ref_of(rw_.d, 100), 64);
-  EXPECT_FALSE(t.conn_failed);
-  for (size_t i = 0; i < 64; i++) ASSERT_EQ(static_cast<uint8_t>(rw_.buf[100 + i]), 0x5C ^ i);
-  EXPECT_FALSE(wait_done(recv_ov_, 50)) << "the connection was aborted";
-  EXPECT_EQ(stats().rdma_denied, denied0_);
+// The raw peer itself: an honest write is placed, exactly there, and the connection lives on.
+TEST_F(Hostile, R62_HonestWriteIsPlacedAndTheConnectionLivesOn) {
+  write(ref_of(rw_.d, 100), 64);
+  ASSERT_TRUE(peer_->wait_acked(a_, after_ms(kWaitMs))) << "the write was not acknowledged";
+  Bytes want = pattern(64, 0x5C);
+  std::memcpy(rw_.snapshot.data() + 100, want.data(), want.size());
+  EXPECT_TRUE(rw_.unchanged()) << "not placed, or placed elsewhere too";
+  for (const Region* r : {&ro_, &wo_, &other_}) EXPECT_TRUE(r->unchanged());
+  expect_alive(a_, recv_ov_, inbox_);
+  EXPECT_EQ(dpsan::test::stats(sw_).rdma_denied, denied0_);
+}
+
+// An honest read is served from the region, in several frames, and the connection lives on.
+TEST_F(Hostile, R62_HonestReadIsServed) {
+  constexpr uint32_t kLen = 3000;  // more than one frame
+  ASSERT_TRUE(peer_->send_rdma_read(a_, ref_of(rw_.d, 5), kLen, 9));
+  Bytes got;
+  for (bool last = false; !last;) {
+    RxFrame fr;
+    ASSERT_TRUE(peer_->wait_frame(a_, wire::kRdmaReadResp, after_ms(kWaitMs), &fr)) << got.size();
+    EXPECT_EQ(fr.f.msg_seq, 9u);
+    EXPECT_EQ(fr.f.msg_len, kLen);
+    ASSERT_EQ(fr.f.msg_offset, got.size());
+    got.insert(got.end(), fr.payload.begin(), fr.payload.end());
+    last = fr.f.flags & wire::kLast;
+  }
+  ASSERT_EQ(got.size(), kLen);
+  EXPECT_EQ(std::memcmp(got.data(), rw_.buf.get() + 5, kLen), 0);
+  expect_regions_unchanged();
+  expect_alive(a_, recv_ov_, inbox_);
+  EXPECT_EQ(dpsan::test::stats(sw_).rdma_denied, denied0_);
 }
 
 TEST_F(Hostile, R62_WrongKeyIsRefused) {
   wire::RdmaRef r = ref_of(rw_.d, 0);
   r.key ^= 1;
-  expect_refused(write(r, 16));
+  write(r, 16);
+  expect_refused();
 }
 
 TEST_F(Hostile, R62_WrongKeyReadIsRefused) {
   wire::RdmaRef r = ref_of(rw_.d, 0);
   r.key = 0;
-  expect_refused(read(r, 16));
+  read(r, 16);
+  expect_refused();
 }
 
 TEST_F(Hostile, R63_RevokedKeyIsRefused) {
   int e = 0;
   ASSERT_EQ(dereg_rdma_(target_, &rw_.d, sizeof rw_.d, &e), 0);
-  expect_refused(write(ref_of(rw_.d, 0), 16));
+  write(ref_of(rw_.d, 0), 16);
+  expect_refused();
+}
+
+TEST_F(Hostile, R63_RevokedKeyReadIsRefused) {
+  int e = 0;
+  ASSERT_EQ(dereg_rdma_(target_, &rw_.d, sizeof rw_.d, &e), 0);
+  read(ref_of(rw_.d, 0), 16);
+  expect_refused();
 }
 
 TEST_F(Hostile, R63_RevokedSlotReusedWithTheOldGenerationIsRefused) {
@@ -211,64 +315,134 @@ TEST_F(Hostile, R63_RevokedSlotReusedWithTheOldGenerationIsRefused) {
   ASSERT_TRUE(make_region(target_, MEM_READWRITE, 0xA4, &again));
   wire::RdmaRef r = ref_of(rw_.d, 0);
   r.key = again.d.key;  // even with the new key: the old generation is dead
-  expect_refused(write(r, 16));
+  write(r, 16);
+  expect_refused();
   EXPECT_TRUE(again.unchanged());
 }
 
 TEST_F(Hostile, R62_OutOfBoundsOffsetIsRefused) {
-  expect_refused(write(ref_of(rw_.d, kRegion - 8), 16));
+  write(ref_of(rw_.d, kRegion - 8), 16);
+  expect_refused();
 }
 
 TEST_F(Hostile, R62_WriteRunningPastTheEndPlacesNothing) {
   // The first segment alone fits, but the whole write (msg_len) does not: nothing is placed.
-  expect_refused(write(ref_of(rw_.d, kRegion - 100), 64, wire::kFirst, 200, 0));
+  write(ref_of(rw_.d, kRegion - 100), 64, wire::kFirst, 200, 0);
+  expect_refused();
 }
 
 TEST_F(Hostile, R62_MiddleSegmentOutOfBoundsIsRefused) {
   // No first segment: a lone middle segment that lies past the region.
-  expect_refused(write(ref_of(rw_.d, 0), 64, 0, 1u << 20, kRegion));
+  write(ref_of(rw_.d, 0), 64, 0, 1u << 20, kRegion);
+  expect_refused();
 }
 
 TEST_F(Hostile, R62_LengthOverflowIsRefused) {
-  expect_refused(write(ref_of(rw_.d, UINT64_MAX - 4), 16));
+  write(ref_of(rw_.d, UINT64_MAX - 4), 16);
+  expect_refused();
 }
 
 TEST_F(Hostile, R62_HugeOffsetReadIsRefused) {
-  expect_refused(read(ref_of(rw_.d, uint64_t{1} << 40), 4096));
+  read(ref_of(rw_.d, uint64_t{1} << 40), 4096);
+  expect_refused();
 }
 
 TEST_F(Hostile, R62_ReadLongerThanTheRegionIsRefused) {
-  expect_refused(read(ref_of(rw_.d, 1), kRegion));
+  read(ref_of(rw_.d, 1), kRegion);
+  expect_refused();
 }
 
 TEST_F(Hostile, R62_WriteToReadOnlyRegionIsRefused) {
-  expect_refused(write(ref_of(ro_.d, 0), 16));
+  write(ref_of(ro_.d, 0), 16);
+  expect_refused();
 }
 
 TEST_F(Hostile, R62_ReadOfWriteOnlyRegionIsRefused) {
-  expect_refused(read(ref_of(wo_.d, 0), 16));
+  read(ref_of(wo_.d, 0), 16);
+  expect_refused();
 }
 
 TEST_F(Hostile, R64_KeyFromAnotherConnectionIsRefused) {
-  expect_refused(write(ref_of(other_.d, 0), 16));
+  // other_ was registered on connection B; A's peer may not use it...
+  write(ref_of(other_.d, 0), 16);
+  expect_refused();
+  // ...although B's peer may: the descriptor is good, only the connection is wrong.
+  ASSERT_TRUE(peer_->send_rdma_write(b_, ref_of(other_.d, 0), pattern(16, 0x5C),
+                                     wire::kFirst | wire::kLast, 16, 0));
+  ASSERT_TRUE(peer_->wait_acked(b_, after_ms(kWaitMs)));
+  Bytes want = pattern(16, 0x5C);
+  EXPECT_EQ(std::memcmp(other_.buf.get(), want.data(), want.size()), 0);
+  expect_alive(b_, recv2_ov_, inbox2_);
 }
 
 TEST_F(Hostile, R64_ForgedConnectionIdWithAnotherConnectionsKeyIsRefused) {
   wire::RdmaRef r = ref_of(other_.d, 0);
   r.desc_conn = rw_.d.conn;  // claims our connection, names the other's slot, gen and key
-  expect_refused(write(r, 16));
+  write(r, 16);
+  expect_refused();
 }
 
 TEST_F(Hostile, R62_UnknownRegionSlotIsRefused) {
   wire::RdmaRef r = ref_of(rw_.d, 0);
   r.region = 0xFFFFFFF0u;
-  expect_refused(write(r, 16));
+  write(r, 16);
+  expect_refused();
 }
 
 TEST_F(Hostile, R62_UnsolicitedReadResponseIsRefused) {
-  // The initiator has no read outstanding: a READ_RESP is a broken or hostile peer.
-  inbox_[0] = 0;
-  fp::TestFrame t = inject(init_, wire::kRdmaReadResp, wire::kFirst | wire::kLast, 16, 0, nullptr, 16, 7);
-  EXPECT_TRUE(t.conn_failed);
-  for (const Region* r : {&rw_, &ro_, &wo_, &other_}) EXPECT_TRUE(r->unchanged());
+  // The target has no read outstanding: a READ_RESP is a broken or hostile peer.
+  ASSERT_TRUE(peer_->send_reliable(a_, wire::kRdmaReadResp, wire::kFirst | wire::kLast, 7, 16, 0,
+                                   pattern(16, 0x5C)));
+  expect_refused();
+}
+
+/**
+ * The other direction: the target reads 64 bytes from the raw peer, with a descriptor the test
+ * made up (opaque to the target, as any peer's is). post_read() leaves the read pending and the
+ * raw peer holding its RDMA_READ_REQ; the test then answers it, honestly or not.
+ */
+class HostileRead : public Hostile {
+ protected:
+  void post_read() {
+    int e = 0;
+    handle_ = sw_.register_memory(target_, local_, sizeof local_, MEM_READWRITE, &e);
+    ASSERT_NE(handle_, nullptr);
+    std::memset(local_, 0x77, sizeof local_);
+    fp::RdmaDescriptor d{fp::kRdmaDescMagic, 0x1234, 3, 1, 0xfeedface};
+    WSABUFEX buf{64, local_, handle_};
+    read_ov_.hEvent = kPoll;
+    ASSERT_EQ(rdma_read_(target_, &buf, 1, &d, sizeof d, 0, nullptr, 0, &read_ov_, nullptr, nullptr, &e),
+              SOCKET_ERROR);
+    ASSERT_EQ(e, WSA_IO_PENDING);
+    ASSERT_TRUE(peer_->wait_frame(a_, wire::kRdmaReadReq, after_ms(kWaitMs), &req_)) << "no READ_REQ";
+    EXPECT_EQ(req_.f.msg_len, 64u);
+  }
+  HANDLE handle_ = nullptr;
+  char local_[64];
+  WSAOVERLAPPED read_ov_{};
+  RxFrame req_;
+};
+
+// The raw peer as an RDMA target: an honest response completes the target's read.
+TEST_F(HostileRead, R62_HonestReadResponseCompletesTheRead) {
+  post_read();
+  ASSERT_TRUE(peer_->send_reliable(a_, wire::kRdmaReadResp, wire::kFirst | wire::kLast,
+                                   req_.f.msg_seq, 64, 0, pattern(64, 0x21)));
+  ASSERT_TRUE(wait_done(read_ov_, kWaitMs));
+  EXPECT_EQ(read_ov_.OffsetHigh, 0u);
+  EXPECT_EQ(read_ov_.InternalHigh, 64u);
+  Bytes want = pattern(64, 0x21);
+  EXPECT_EQ(std::memcmp(local_, want.data(), 64), 0);
+  expect_alive(a_, recv_ov_, inbox_);
+}
+
+// A response naming another read is refused: the target's read fails and its buffer is untouched.
+TEST_F(HostileRead, R62_ResponseToAnotherReadIsRefused) {
+  post_read();
+  ASSERT_TRUE(peer_->send_reliable(a_, wire::kRdmaReadResp, wire::kFirst | wire::kLast,
+                                   req_.f.msg_seq + 1, 64, 0, pattern(64, 0x21)));
+  expect_refused();
+  ASSERT_TRUE(wait_done(read_ov_, kWaitMs));
+  EXPECT_EQ(read_ov_.OffsetHigh, static_cast<DWORD>(WSAECONNABORTED));
+  for (char ch : local_) ASSERT_EQ(ch, 0x77) << "the read's buffer was written";
 }
