@@ -145,9 +145,19 @@ EthdevPort* ethdev_start(uint16_t id, rte_mempool* pool, uint16_t queues, uint16
   // offload; the caller knows such a port and says so.
   bool multi_seg = info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
   if (multi_seg) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
-  if (int rc = rte_eth_dev_configure(id, queues, queues, &conf); rc != 0)
-    return fail(errstr("rte_eth_dev_configure", rc));
   if (mtu != 0) {
+    // A frame must fit one receive buffer (no scatter): Ethernet header and a VLAN tag's room.
+    uint32_t room = rte_pktmbuf_data_room_size(pool) - RTE_PKTMBUF_HEADROOM;
+    mtu = static_cast<uint16_t>(std::min<uint32_t>(mtu, room - RTE_ETHER_HDR_LEN - RTE_VLAN_HLEN));
+    // At configure time: net_ring has no MTU operation, so rte_eth_dev_set_mtu alone would
+    // leave it at 1500 (ENOTSUP); ethdev takes rxmode.mtu from every PMD.
+    conf.rxmode.mtu = mtu;
+  }
+  if (int rc = rte_eth_dev_configure(id, queues, queues, &conf); rc != 0)
+    return fail(errstr(mtu ? ("MTU " + std::to_string(mtu) + " refused? rte_eth_dev_configure").c_str()
+                           : "rte_eth_dev_configure", rc));
+  if (mtu != 0) {
+    // PMDs that have an MTU operation (a NIC, net_af_packet's interface) apply it here.
     if (int rc = rte_eth_dev_set_mtu(id, mtu); rc != 0 && rc != -ENOTSUP)
       return fail(errstr(("cannot set MTU " + std::to_string(mtu)).c_str(), rc));
   }
@@ -171,7 +181,7 @@ EthdevPort* ethdev_start(uint16_t id, rte_mempool* pool, uint16_t queues, uint16
   return port;
 }
 
-Port* probe_port_open(const std::string& device, rte_mempool* pool, uint16_t queues,
+Port* probe_port_open(const std::string& device, rte_mempool* pool, uint16_t queues, uint16_t mtu,
                       std::string* err) {
   // A device is probed once per process, like the EAL, and kept (stopped) between instances:
   // removing and probing again is not reliable for every PMD (net_memif keeps its listening
@@ -196,7 +206,7 @@ Port* probe_port_open(const std::string& device, rte_mempool* pool, uint16_t que
     }
     probed[name] = device;
   }
-  EthdevPort* port = ethdev_start(id, pool, queues, 0, EthdevPort::Owned{}, err);
+  EthdevPort* port = ethdev_start(id, pool, queues, mtu, EthdevPort::Owned{}, err);
   // Virtual devices (net_memif, net_af_packet...) copy what they send through the CPU; a PCI
   // device would DMA from the switch's memory, which needs rte_extmem_register and
   // rte_dev_dma_map of every registration: not done, so its frames are copied (README).
