@@ -29,6 +29,13 @@ std::string errstr(const char* what, int rc) {
   return std::string(what) + ": " + rte_strerror(rc < 0 ? -rc : rc);
 }
 
+/** The largest MTU the device takes, as rte_eth_dev_configure reckons it (DPDK 22.11). */
+uint32_t device_max_mtu(const rte_eth_dev_info& info) {
+  if (info.max_mtu != UINT16_MAX && info.max_rx_pktlen > info.max_mtu) return info.max_mtu;
+  uint32_t overhead = RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
+  return info.max_rx_pktlen > overhead ? std::min<uint32_t>(info.max_mtu, info.max_rx_pktlen - overhead) : 0;
+}
+
 /** A stop handed to the EAL interrupt thread. */
 struct InterruptThreadStop {
   uint16_t port;
@@ -152,10 +159,12 @@ EthdevPort* ethdev_start(uint16_t id, rte_mempool* pool, uint16_t queues, uint16
     // At configure time: net_ring has no MTU operation, so rte_eth_dev_set_mtu alone would
     // leave it at 1500 (ENOTSUP); ethdev takes rxmode.mtu from every PMD.
     conf.rxmode.mtu = mtu;
+    if (mtu > device_max_mtu(info) || mtu < info.min_mtu)
+      return fail("MTU " + std::to_string(mtu) + " is out of the device's range (" +
+                  std::to_string(info.min_mtu) + ".." + std::to_string(device_max_mtu(info)) + ")");
   }
   if (int rc = rte_eth_dev_configure(id, queues, queues, &conf); rc != 0)
-    return fail(errstr(mtu ? ("MTU " + std::to_string(mtu) + " refused? rte_eth_dev_configure").c_str()
-                           : "rte_eth_dev_configure", rc));
+    return fail(errstr("rte_eth_dev_configure", rc));
   if (mtu != 0) {
     // PMDs that have an MTU operation (a NIC, net_af_packet's interface) apply it here.
     if (int rc = rte_eth_dev_set_mtu(id, mtu); rc != 0 && rc != -ENOTSUP)
