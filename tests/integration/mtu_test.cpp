@@ -215,7 +215,6 @@ TEST(Mtu, MixedMtuRingPairCarriesMessagesAndRdmaBothWays) {
   DPSAN_STATS s1 = stats(p.sw);
   EXPECT_EQ(s1.drops_by_reason[DPSAN_DROP_TOO_LONG], s0.drops_by_reason[DPSAN_DROP_TOO_LONG])
       << "a frame longer than its port's MTU was sent";
-  EXPECT_EQ(s1.retransmits, s0.retransmits) << "frames were lost on a lossless wire";
   tear_down(p);
 }
 
