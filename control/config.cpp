@@ -344,6 +344,8 @@ void parse_ports(const toml::value& v, Config* c) {
         if (!x.is_boolean()) bad(key, show(x), "expected true or false");
         p.gso = x.as_boolean();
         u.have_gso = true;
+      } else if (k == "mtu") {
+        p.mtu = static_cast<uint16_t>(as_uint(x, key, fastpath::kMtuMin, fastpath::kMtuMax));
       } else if (k == "ipv4") {
         if (!x.is_string()) bad(key, show(x), "expected a string such as \"198.18.0.1/24\"");
         parse_ipv4_prefix(x.as_string().str, key, &p);

@@ -30,6 +30,9 @@ struct PortConfig {
   Kind kind = Kind::kLoopback;
   uint16_t bind_port = 21316;  ///< kUring: bind = "IP[:PORT]" (IP is ipv4; host order)
   bool gso = true;             ///< kUring: send runs of frames as UDP GSO batches
+  /// IP MTU (`mtu`, kMtuMin..kMtuMax); 0 = the port's default: kRingMtuDefault (9000) for
+  /// loopback and ringpair, the device's own for DPDK devices, the interface's for uring.
+  uint16_t mtu = 0;
   std::string pair;       ///< kRingPair: the pair's name
   unsigned side = 0;      ///< kRingPair: 0 or 1
   bool pci = false;       ///< kDpdk: a PCI address (allowed on the EAL command line)

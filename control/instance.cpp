@@ -106,19 +106,20 @@ fastpath::Port* Instance::open_port(const PortConfig& p, std::string* err) {
   auto queues = static_cast<uint16_t>(cfg_.engine.cores);
   switch (p.kind) {
     case PortConfig::Kind::kLoopback:
-      return fastpath::loopback_port_open(id_, mbufs_, queues, err);
+      return fastpath::loopback_port_open(id_, mbufs_, queues, p.mtu, err);
     case PortConfig::Kind::kRingPair:
-      return fastpath::ring_pair_port_open(p.pair, p.side, mbufs_, queues, err);
+      return fastpath::ring_pair_port_open(p.pair, p.side, mbufs_, queues, p.mtu, err);
     case PortConfig::Kind::kDpdk:
       if (std::string gone = remove_stale_memif_socket(p.device); !gone.empty())
         std::fprintf(stderr, "dpsan: removed the stale memif socket %s (no process listens on it)\n", gone.c_str());
-      return fastpath::probe_port_open(p.device, mbufs_, queues, err);
+      return fastpath::probe_port_open(p.device, mbufs_, queues, p.mtu, err);
     case PortConfig::Kind::kUring: {
       fastpath::UringPortConfig u;
       u.bind_ip = p.ipv4;
       u.bind_port = p.bind_port;
       u.queues = queues;
       u.gso = p.gso;
+      u.mtu = p.mtu;
       return fastpath::uring_port_open(u, mbufs_, err);
     }
   }
@@ -131,7 +132,9 @@ bool Instance::open_ports(std::string* error) {
     std::string err;
     fastpath::Port* port = open_port(p, &err);
     if (port == nullptr) {
-      *error = "port[" + std::to_string(i) + "].device = \"" + p.device + "\": " + err;
+      // A refused MTU is named by its key too: the device string alone would not say why.
+      std::string mtu = p.mtu ? " (port[" + std::to_string(i) + "].mtu = " + std::to_string(p.mtu) + ")" : "";
+      *error = "port[" + std::to_string(i) + "].device = \"" + p.device + "\"" + mtu + ": " + err;
       return false;
     }
     if (cfg_.fault.enabled())

@@ -34,6 +34,7 @@
 #include "rdma_region.h"
 #include "timer_wheel.h"
 #include "wire/codec.h"
+#include "wire/mss.h"
 
 namespace dpsan::fastpath {
 
@@ -92,6 +93,9 @@ struct Conn {
   uint32_t peer_early_limit = 0;
   bool stalled = false;         ///< the head message waits for a peer credit
   bool peer_packs = false;      ///< the peer takes packed DATA (it said so in its handshake)
+  /// Payload bytes per frame we send (DATA, RDMA_WRITE with its body, READ_RESP): the smaller
+  /// of our port's and the peer's rx_mss from its handshake (wire/mss.h). Set when established.
+  uint16_t mss = wire::kMssConservative;
   ReqQueue unacked_q;           ///< sends fully framed, completing when their last frame is acked
 
   // receive side

@@ -31,6 +31,7 @@ struct PendingConn {
   uint16_t core;               ///< core that received the request and owns this record
   bool cancelled;              ///< the connector gave up (RESET) before it was accepted
   bool peer_packs;             ///< the connector takes packed DATA (wire::kPacked)
+  uint16_t peer_rx_mss;        ///< payload bytes per frame the connector takes (wire/mss.h)
   PendingConn* next_pc;        ///< owner core's pending list
 };
 

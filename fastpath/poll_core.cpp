@@ -79,7 +79,14 @@ bool PollCore::init(unsigned instance, const char** err) {
   uint32_t room = e_->config().mbuf_data_room - RTE_PKTMBUF_HEADROOM;
   for (unsigned p = 0; p < e_->port_count(); p++) {
     uint32_t frame_max = std::min<uint32_t>(room, e_->port(p)->mtu() + wire::kEthLen);
+    // Below IPv4's 576 an RDMA_WRITE frame could not carry its body and some data, and peers
+    // read any smaller advertised size as kMssMin (wire/mss.h).
+    if (frame_max < wire::kFrameOverhead + wire::kMssMin) {
+      *err = "a port's MTU is below 576";
+      return false;
+    }
     mss_[p] = static_cast<uint16_t>(frame_max - wire::kFrameOverhead);
+    rx_frame_max_[p] = static_cast<uint16_t>(frame_max);
   }
   uint32_t reserve = std::min<uint32_t>(1024, cfg.mbufs / 4);
   held_budget_ = (cfg.mbufs - reserve) / cfg.cores;

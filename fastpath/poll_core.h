@@ -226,7 +226,10 @@ class PollCore {
   rte_mbuf** rxw_store_ = nullptr;     ///< kWindow per connection
   uint64_t now_ = 0;
   uint64_t next_timer_tsc_ = 0;
-  uint16_t mss_[kMaxPorts] = {};       ///< payload bytes per DATA frame, per port
+  /// Payload bytes per frame a port carries, both ways: what we advertise as our rx_mss in
+  /// handshakes, and the most a connection on it sends (Conn::mss may be less: the peer's).
+  uint16_t mss_[kMaxPorts] = {};
+  uint16_t rx_frame_max_[kMaxPorts] = {};  ///< longest frame a port takes: MTU + Ethernet header
   std::atomic<bool> exit_{false};
 
   PtrRing<Request> requests_;          ///< MPSC: SPI threads -> this core

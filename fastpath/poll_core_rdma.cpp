@@ -134,7 +134,7 @@ PollCore::PumpStatus PollCore::pump_rdma_op_pc(Conn& c, Request* r) {
     c.reads_q.push(c.send_q.pop());
     return kPumpDone;
   }
-  const uint32_t room = mss_[c.addr.via] - kRdmaBodyLen;
+  const uint32_t room = c.mss - kRdmaBodyLen;  // c.mss >= wire::kMssMin > the body
   do {  // at least one frame: a zero-length write is checked by the target too
     if (!tx_has_room()) return kPumpNoRoom;
     if (!window_open(c)) return kPumpWait;
@@ -167,7 +167,7 @@ PollCore::PumpStatus PollCore::pump_read_responses_pc(Conn& c) {
       if (!tx_has_room()) return kPumpNoRoom;
       if (!window_open(c)) return kPumpWait;
       if (held_ >= held_budget_) return kPumpNoRoom;
-      uint32_t seg = std::min<uint32_t>(mss_[c.addr.via], j.len - j.progress);
+      uint32_t seg = std::min<uint32_t>(c.mss, j.len - j.progress);
       uint64_t off = j.ref.offset + j.progress;
       // Checked again for these bytes: a region revoked since the request is not read.
       RdmaDeny d = rdma_check(c.regions, c.id, j.ref, off, seg, kRdmaRead);

@@ -121,6 +121,7 @@ void PollCore::on_accept_pc(Request* r) {
     c->peer_recv_limit = p->peer_recv_limit;
     c->peer_early_limit = p->peer_early_limit;
     c->peer_packs = p->peer_packs;
+    c->mss = wire::conn_mss(mss_[c->addr.via], p->peer_rx_mss);
     send_connect_frame(c->addr, wire::kAccept, c->peer_id, c->id, c->local_port, c->peer_port, 0,
                        c->recvs_posted + e_->config().early_slots);
   }

@@ -41,6 +41,13 @@ void PollCore::rx_frame_pc(rte_mbuf* m, uint8_t via) {
   // with in-process ports (loopback, ring pairs) it is also in the sender's window.
   const uint8_t* data = rte_pktmbuf_mtod(m, const uint8_t*);
   uint32_t len = rte_pktmbuf_data_len(m);
+  if (len > rx_frame_max_[via]) {
+    // Longer than the port's MTU: a NIC drops it, and so do the in-process ports, so that a
+    // peer sending more than our rx_mss (wire/mss.h) fails the same way on every port.
+    stats_.drops[static_cast<int>(wire::DecodeStatus::kTooLong)].add(1);
+    rte_pktmbuf_free(m);
+    return;
+  }
   if (len >= wire::kEthLen && (data[12] << 8 | data[13]) == wire::kEtherTypeArp) {
     on_arp_pc(data, len, via);
     rte_pktmbuf_free(m);
@@ -274,6 +281,7 @@ void PollCore::on_connect_req_pc(const wire::Frame& fr) {
   p->core = index_;
   p->cancelled = false;
   p->peer_packs = (fr.f.flags & wire::kPacked) != 0;
+  p->peer_rx_mss = static_cast<uint16_t>(body.rx_mss);
   p->next_pc = pending_head_;
   pending_head_ = p;
   // The listener is alive until a grace period after it is unpublished, which cannot end
@@ -289,6 +297,9 @@ void PollCore::on_accept_frame_pc(Conn& c, const wire::Frame& fr) {
   c.peer_recv_limit = fr.f.recv_limit;
   c.peer_early_limit = fr.f.early_limit;
   c.peer_packs = (fr.f.flags & wire::kPacked) != 0;
+  // decode() vouched for the body; an unreadable one would count as an older peer's (0).
+  wire::ConnectInfo body{};
+  c.mss = wire::conn_mss(mss_[c.addr.via], wire::read_connect(fr, &body) ? body.rx_mss : 0);
   c.link->state.store(kLinkEstablished, std::memory_order_release);
   record_event(c.link, kConnectBit, 0);  // R45
 }

@@ -107,7 +107,10 @@ bool PollCore::send_connect_frame(const wire::L3Addr& addr, uint8_t opcode, uint
   std::memcpy(body.src_ip.raw, &addr.src_ip, 4);  // already network order
   body.src_port = wire::be16::of(src_port);
   body.dst_port = wire::be16::of(dst_port);
-  body.reason = wire::be32::of(reason);
+  // The body's last word: why, in a REJECT; in CONNECT_REQ and ACCEPT, how much payload per
+  // frame we take on this port (header.h, mss.h), so the peer sends us no more.
+  if (opcode == wire::kReject) body.reason = wire::be32::of(reason);
+  else body.rx_mss = wire::be32::of(mss_[addr.via]);
   return send_frame(addr, f, &body, sizeof body);
 }
 
@@ -151,7 +154,7 @@ bool PollCore::pump_conn_pc(Conn& c) {
       if (!tx_has_room()) return false;
       if (!window_open(c)) return true;  // resumes when acks open the window (mark_ready)
       if (held_ >= held_budget_) return false;  // leave mbufs for acks; retry next pass
-      uint32_t seg = std::min<uint32_t>(mss_[c.addr.via], r->total_len - r->progress);
+      uint32_t seg = std::min<uint32_t>(c.mss, r->total_len - r->progress);
       // The payload copied in, or attached zero-copy (poll_core_zc.cpp).
       rte_mbuf* mb = payload_frame_pc(c, r, seg, 0);
       if (mb == nullptr) return false;
@@ -188,7 +191,7 @@ bool PollCore::packable(const Conn& c, const Request* r, uint32_t room) const {
 bool PollCore::packs_with_next(const Conn& c, const Request* r) const {
   // Worth it from two messages on; `r` has its number already, the next one would take
   // next_send_seq.
-  uint32_t room = mss_[c.addr.via];
+  uint32_t room = c.mss;
   if (!c.peer_packs || r->total_len + wire::kPackedLenBytes > room) return false;
   return packable(c, r->next, room - wire::kPackedLenBytes - r->total_len);
 }
@@ -201,7 +204,7 @@ bool PollCore::packs_with_next(const Conn& c, const Request* r) const {
  */
 void PollCore::pack_sends_pc(Conn& c, rte_mbuf* mb) {
   uint8_t* out = rte_pktmbuf_mtod(mb, uint8_t*) + wire::kFrameOverhead;
-  uint32_t room = mss_[c.addr.via], used = 0, n = 0;
+  uint32_t room = c.mss, used = 0, n = 0;
   uint32_t first_seq = c.send_q.head->msg_seq;
   for (Request* r = c.send_q.head; r != nullptr; r = c.send_q.head) {
     if (n > 0) {

@@ -29,6 +29,13 @@ std::string errstr(const char* what, int rc) {
   return std::string(what) + ": " + rte_strerror(rc < 0 ? -rc : rc);
 }
 
+/** The largest MTU the device takes, as rte_eth_dev_configure reckons it (DPDK 22.11). */
+uint32_t device_max_mtu(const rte_eth_dev_info& info) {
+  if (info.max_mtu != UINT16_MAX && info.max_rx_pktlen > info.max_mtu) return info.max_mtu;
+  uint32_t overhead = RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
+  return info.max_rx_pktlen > overhead ? std::min<uint32_t>(info.max_mtu, info.max_rx_pktlen - overhead) : 0;
+}
+
 /** A stop handed to the EAL interrupt thread. */
 struct InterruptThreadStop {
   uint16_t port;
@@ -152,9 +159,21 @@ EthdevPort* ethdev_start(uint16_t id, rte_mempool* pool, uint16_t queues, uint16
   // offload; the caller knows such a port and says so.
   bool multi_seg = info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
   if (multi_seg) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+  if (mtu != 0) {
+    // A frame must fit one receive buffer (no scatter): Ethernet header and a VLAN tag's room.
+    uint32_t room = rte_pktmbuf_data_room_size(pool) - RTE_PKTMBUF_HEADROOM;
+    mtu = static_cast<uint16_t>(std::min<uint32_t>(mtu, room - RTE_ETHER_HDR_LEN - RTE_VLAN_HLEN));
+    // At configure time: net_ring has no MTU operation, so rte_eth_dev_set_mtu alone would
+    // leave it at 1500 (ENOTSUP); ethdev takes rxmode.mtu from every PMD.
+    conf.rxmode.mtu = mtu;
+    if (mtu > device_max_mtu(info) || mtu < info.min_mtu)
+      return fail("MTU " + std::to_string(mtu) + " is out of the device's range (" +
+                  std::to_string(info.min_mtu) + ".." + std::to_string(device_max_mtu(info)) + ")");
+  }
   if (int rc = rte_eth_dev_configure(id, queues, queues, &conf); rc != 0)
     return fail(errstr("rte_eth_dev_configure", rc));
   if (mtu != 0) {
+    // PMDs that have an MTU operation (a NIC, net_af_packet's interface) apply it here.
     if (int rc = rte_eth_dev_set_mtu(id, mtu); rc != 0 && rc != -ENOTSUP)
       return fail(errstr(("cannot set MTU " + std::to_string(mtu)).c_str(), rc));
   }
@@ -179,7 +198,7 @@ EthdevPort* ethdev_start(uint16_t id, rte_mempool* pool, uint16_t queues, uint16
   return port;
 }
 
-Port* probe_port_open(const std::string& device, rte_mempool* pool, uint16_t queues,
+Port* probe_port_open(const std::string& device, rte_mempool* pool, uint16_t queues, uint16_t mtu,
                       std::string* err) {
   // A device is probed once per process, like the EAL, and kept (stopped) between instances:
   // removing and probing again is not reliable for every PMD (net_memif keeps its listening
@@ -204,7 +223,7 @@ Port* probe_port_open(const std::string& device, rte_mempool* pool, uint16_t que
     }
     probed[name] = device;
   }
-  EthdevPort* port = ethdev_start(id, pool, queues, 0, EthdevPort::Owned{}, err);
+  EthdevPort* port = ethdev_start(id, pool, queues, mtu, EthdevPort::Owned{}, err);
   // Any device that takes chains: virtual ones (net_memif, net_af_packet...) copy what they
   // send through the CPU; one that DMAs (a PCI NIC) gets a zero-copy frame only from memory
   // mapped for it (dma_map.h, Engine::zero_copy_ok), others copied.

@@ -75,7 +75,10 @@ class EthdevPort final : public Port {
 
 /**
  * Configure and start ethdev `id` with `queues` RX/TX queue pairs on `pool`. `mtu`: 0 keeps the
- * device's own. @return the started port, or nullptr with *err set (the device is left closed).
+ * device's own; else it is set at configure time (rxmode.mtu, capped so that a frame fits one of
+ * the pool's buffers) and with rte_eth_dev_set_mtu where the PMD has that operation. The port's
+ * mtu() is what the device reports after that.
+ * @return the started port, or nullptr with *err set (the device is left closed).
  */
 EthdevPort* ethdev_start(uint16_t id, rte_mempool* pool, uint16_t queues, uint16_t mtu,
                          EthdevPort::Owned owned, std::string* err);

@@ -21,6 +21,11 @@ namespace dpsan::fastpath {
 
 inline constexpr uint16_t kMaxQueues = 16;  ///< one per poll core
 
+/// IP MTUs a port may be given (the `mtu` key): IPv4's minimum datagram up to jumbo frames.
+inline constexpr uint16_t kMtuMin = 576, kMtuMax = 9000;
+/// The in-process ports' MTU unless configured: jumbo, since no wire limits them (README "Ports").
+inline constexpr uint16_t kRingMtuDefault = 9000;
+
 class Port {
  public:
   virtual ~Port() = default;
@@ -73,29 +78,32 @@ class Port {
  * ("0000:01:00.0") must have been allowed on the EAL command line. One RX and one TX queue per
  * poll core, RSS over IPv4/UDP when there are several, IPv4 checksum offload where offered.
  * A device is probed once per process and kept, stopped, between instances (as the EAL is);
- * its arguments cannot change within the process.
+ * its arguments cannot change within the process. `mtu`: 0 keeps the device's own (its real
+ * limit is outside dpsan: a veth's MTU, a NIC's setting), else kMtuMin..kMtuMax is asked for.
  * Control, at bring-up. @return nullptr and a message in *err on failure.
  */
-Port* probe_port_open(const std::string& device, rte_mempool* pool, uint16_t queues,
+Port* probe_port_open(const std::string& device, rte_mempool* pool, uint16_t queues, uint16_t mtu,
                       std::string* err);
 
 /**
  * The built-in loopback: per queue, one rte_ring used as both the RX and the TX queue of a port
  * made with rte_eth_from_rings (the net_ring PMD), so that every frame sent comes back on the
  * same port and loopback runs the same fast path as a NIC. `instance` makes the DPDK object
- * names unique per instance.
+ * names unique per instance. `mtu`: 0 is kRingMtuDefault; it is set at configure time, capped
+ * so that a frame fits one buffer of `pool`.
  */
-Port* loopback_port_open(unsigned instance, rte_mempool* pool, uint16_t queues,
+Port* loopback_port_open(unsigned instance, rte_mempool* pool, uint16_t queues, uint16_t mtu,
                          std::string* err);
 
 /**
  * One side (0 or 1) of a pair of net_ring ports joined back to back in this process: what side
  * 0 sends, side 1 receives, and the other way round, like two NICs on a cable. The first side
  * opened creates the rings and frees them when it closes, so close the sides in the reverse
- * order of opening. Each side gets its own MAC (02:44:50:53:<pair>:<side>).
+ * order of opening. Each side gets its own MAC (02:44:50:53:<pair>:<side>), and its own `mtu`
+ * (as loopback_port_open's): the two sides may differ, and each drops longer frames on receive.
  */
 Port* ring_pair_port_open(const std::string& pair, unsigned side, rte_mempool* pool,
-                          uint16_t queues, std::string* err);
+                          uint16_t queues, uint16_t mtu, std::string* err);
 
 /** Fault injection rates ([fault] in the configuration); all zero means off. */
 struct FaultConfig {

@@ -30,8 +30,8 @@ rte_ring* ring_get(const char* name, bool* created) {
 }
 
 Port* from_rings(const char* name, rte_ring** rx, rte_ring** tx, uint16_t queues,
-                 rte_mempool* pool, EthdevPort::Owned owned, const rte_ether_addr& mac,
-                 std::string* err) {
+                 rte_mempool* pool, uint16_t mtu, EthdevPort::Owned owned,
+                 const rte_ether_addr& mac, std::string* err) {
   int id = rte_eth_from_rings(name, rx, queues, tx, queues, SOCKET_ID_ANY);
   if (id < 0) {
     for (rte_ring* r : owned.free) rte_ring_free(r);
@@ -39,7 +39,8 @@ Port* from_rings(const char* name, rte_ring** rx, rte_ring** tx, uint16_t queues
     return nullptr;
   }
   owned.close_device = true;
-  EthdevPort* p = ethdev_start(static_cast<uint16_t>(id), pool, queues, 9000, std::move(owned), err);
+  EthdevPort* p = ethdev_start(static_cast<uint16_t>(id), pool, queues, mtu ? mtu : kRingMtuDefault,
+                               std::move(owned), err);
   if (p != nullptr) {
     p->set_mac(mac);
     // net_ring hands the mbufs themselves to the receiving core, which flattens a chain and
@@ -52,7 +53,7 @@ Port* from_rings(const char* name, rte_ring** rx, rte_ring** tx, uint16_t queues
 
 }  // namespace
 
-Port* loopback_port_open(unsigned instance, rte_mempool* pool, uint16_t queues,
+Port* loopback_port_open(unsigned instance, rte_mempool* pool, uint16_t queues, uint16_t mtu,
                          std::string* err) {
   rte_ring* rings[kMaxQueues];
   EthdevPort::Owned owned;
@@ -71,12 +72,12 @@ Port* loopback_port_open(unsigned instance, rte_mempool* pool, uint16_t queues,
   }
   char name[32];
   std::snprintf(name, sizeof name, "dpsan_lo%u", instance);
-  return from_rings(name, rings, rings, queues, pool, std::move(owned),
+  return from_rings(name, rings, rings, queues, pool, mtu, std::move(owned),
                     rte_ether_addr{{0x02, 0x44, 0x50, 0x53, 0x00, 0x01}}, err);
 }
 
 Port* ring_pair_port_open(const std::string& pair, unsigned side, rte_mempool* pool,
-                          uint16_t queues, std::string* err) {
+                          uint16_t queues, uint16_t mtu, std::string* err) {
   if (side > 1 || pair.empty() || pair.size() > 12) {
     *err = "a ring pair needs a name of 1..12 characters and side 0 or 1";
     return nullptr;
@@ -105,7 +106,7 @@ Port* ring_pair_port_open(const std::string& pair, unsigned side, rte_mempool* p
   char name[32];
   std::snprintf(name, sizeof name, "dpsan_rp_%s%u", pair.c_str(), side);
   uint8_t tag = static_cast<uint8_t>(pair.size() + pair.front());
-  return from_rings(name, rx, tx, queues, pool, std::move(owned),
+  return from_rings(name, rx, tx, queues, pool, mtu, std::move(owned),
                     rte_ether_addr{{0x02, 0x44, 0x50, 0x53, tag, static_cast<uint8_t>(side)}}, err);
 }
 

@@ -54,7 +54,7 @@ constexpr unsigned kMaxSeg = 64;       ///< UDP_MAX_SEGMENTS of older kernels
 constexpr unsigned kGsoMaxBytes = 65000;  ///< payload of one GSO send (IPv4 total length <= 65535)
 constexpr unsigned kStash = 2048;      ///< received frames waiting for rx_burst
 constexpr uint64_t kRecvTag = 1ull << 63;
-constexpr uint16_t kMaxMtu = 9000;
+constexpr uint16_t kMaxMtu = kMtuMax;
 static_assert((kBufs & (kBufs - 1)) == 0 && (kStash & (kStash - 1)) == 0, "powers of two");
 static_assert(kBufs <= 32768, "buffer ids are 16 bits and the ring size at most 32768");
 static_assert((kGroBufs & (kGroBufs - 1)) == 0 && kGroBufs <= kBufs, "a power of two, <= kBufs");

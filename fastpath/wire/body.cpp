@@ -14,9 +14,11 @@ bool read_connect(const Frame& fr, ConnectInfo* out) {
   std::memcpy(&out->src_ip, b.src_ip.raw, 4);  // sent in network order, kept so
   out->src_port = b.src_port.get();
   out->dst_port = b.dst_port.get();
-  out->reason = b.reason.get();
+  // One word: a reason in REJECT, the receive size in CONNECT_REQ / ACCEPT (header.h).
+  const uint32_t word = b.reason.get();
   // The connector reports the reason as its WSPConnect error (R46): only the two we send.
-  if (out->reason != kNoResources) out->reason = kRefused;
+  out->reason = op == kReject && word == kNoResources ? kNoResources : kRefused;
+  out->rx_mss = op == kReject ? 0 : peer_rx_mss(word);
   return true;
 }
 

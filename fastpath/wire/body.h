@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "codec.h"
+#include "mss.h"
 
 namespace dpsan::fastpath::wire {
 
@@ -23,6 +24,9 @@ struct ConnectInfo {
   uint16_t src_port;
   uint16_t dst_port;
   uint32_t reason;    ///< REJECT: kRefused or kNoResources (any other code reads as kRefused)
+  /// CONNECT_REQ / ACCEPT: payload bytes per frame the peer takes, as peer_rx_mss() reads the
+  /// wire's value (0 there: kMssConservative; always kMssMin..65535). REJECT: 0.
+  uint32_t rx_mss;
 };
 
 /** @return false (nothing written) unless `fr` is CONNECT_REQ/ACCEPT/REJECT with its body. */

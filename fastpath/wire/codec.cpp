@@ -137,7 +137,7 @@ const char* decode_status_name(DecodeStatus s) {
   static const char* const names[] = {"ok",        "too_short",  "not_ipv4",     "ip_length",
                                       "fragment",  "not_udp",    "wrong_port",   "udp_length",
                                       "version",   "opcode",     "payload_length", "checksum",
-                                      "bad_body",  "ip_checksum"};
+                                      "bad_body",  "ip_checksum", "too_long"};
   auto i = static_cast<size_t>(s);
   return i < sizeof names / sizeof names[0] ? names[i] : "?";
 }

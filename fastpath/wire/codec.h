@@ -59,6 +59,7 @@ enum class DecodeStatus : uint8_t {
   kChecksum,     ///< CRC32C mismatch
   kBadBody,      ///< connect body missing or segment fields inconsistent
   kIpChecksum,   ///< IPv4 header checksum wrong
+  kTooLong,      ///< longer than the receiving port's MTU (the poll core checks; decode cannot)
   kCount
 };
 

@@ -27,6 +27,19 @@
  * UDP: destination port kUdpPort; the source port is per-connection entropy in 0xc000..0xffff.
  * Every integer is big-endian. CONNECT_REQ, ACCEPT and REJECT carry a ConnectBody as payload,
  * RDMA_WRITE and RDMA_READ_REQ an RdmaBody, RESET optionally a ResetBody.
+ *
+ * ConnectBody (12 bytes; older decoders want exactly 12, so it never grows):
+ *   +-------------------------------+-------------------------------+
+ *   |                     src_ip (the sender socket's address)      |  0
+ *   +-------------------------------+-------------------------------+
+ *   |           src_port            |           dst_port            |  4
+ *   +-------------------------------+-------------------------------+
+ *   |  REJECT: reason (a WSA code); CONNECT_REQ, ACCEPT: rx_mss      |  8
+ *   +---------------------------------------------------------------+
+ * rx_mss is the most payload bytes per frame the sender receives on the port the connection
+ * uses; each side sends at most the smaller of its own and the peer's (mss.h). 0 = not said
+ * (a peer older than the field, which wrote its unused reason 0 there): 1,416, what MTU 1500
+ * carries.
  * A reader must bounds-check with wire::decode() before looking at any field.
  */
 #pragma once
@@ -94,12 +107,17 @@ struct Header {
 } __attribute__((packed));
 static_assert(sizeof(Header) == 56, "dpsan header is 56 bytes on the wire");
 
-/** Payload of CONNECT_REQ / ACCEPT / REJECT. */
+/** Payload of CONNECT_REQ / ACCEPT / REJECT. Read only by wire::read_connect() (body.h). */
 struct ConnectBody {
   be32 src_ip;     ///< the sender socket's address (network order in host field order)
   be16 src_port;   ///< the sender socket's port
   be16 dst_port;   ///< CONNECT_REQ: the listening port asked for
-  be32 reason;     ///< REJECT: a WSA code for the connector (WSAECONNREFUSED...)
+  /// One word, two meanings by opcode. A union of two names rather than a new field: the body
+  /// keeps its 12 bytes, so older peers decode our handshakes and we theirs.
+  union {
+    be32 reason;   ///< REJECT: a WSA code for the connector (WSAECONNREFUSED...)
+    be32 rx_mss;   ///< CONNECT_REQ / ACCEPT: payload bytes per frame we take; 0 = not said
+  };
 } __attribute__((packed));
 static_assert(sizeof(ConnectBody) == 12);
 

@@ -72,6 +72,9 @@ void check_bodies(const wire::Frame& fr) {
     FUZZ_CHECK(ci.src_port == b.src_port.get() && ci.dst_port == b.dst_port.get());
     FUZZ_CHECK(std::memcmp(&ci.src_ip, b.src_ip.raw, 4) == 0);
     FUZZ_CHECK(ci.reason == wire::kRefused || ci.reason == wire::kNoResources);
+    // The receive size: none in a REJECT; else within what conn_mss() can use (mss.h).
+    if (op == wire::kReject) FUZZ_CHECK(ci.rx_mss == 0);
+    else FUZZ_CHECK(ci.rx_mss >= wire::kMssMin && ci.rx_mss <= 0xffff);
   }
   const uint32_t why = wire::read_reset_reason(fr);
   FUZZ_CHECK(why == wire::kConnReset || why == wire::kConnAborted);

@@ -20,6 +20,7 @@
 
 #include "fastpath/wire/codec.h"
 #include "fastpath/wire/header.h"
+#include "fastpath/wire/mss.h"
 #include "fastpath/wire/rdma.h"
 
 namespace wire = dpsan::fastpath::wire;
@@ -62,12 +63,13 @@ wire::Fields fields(uint8_t op, uint32_t dst, uint32_t src, uint32_t psn, uint32
   return f;
 }
 
-std::vector<uint8_t> connect_body(uint32_t ip, uint16_t sport, uint16_t dport, uint32_t reason) {
+/** `word`: the reason of a REJECT, the rx_mss of a CONNECT_REQ / ACCEPT (header.h). */
+std::vector<uint8_t> connect_body(uint32_t ip, uint16_t sport, uint16_t dport, uint32_t word) {
   wire::ConnectBody b{};
   b.src_ip = wire::be32::of(ip);
   b.src_port = wire::be16::of(sport);
   b.dst_port = wire::be16::of(dport);
-  b.reason = wire::be32::of(reason);
+  b.reason = wire::be32::of(word);
   std::vector<uint8_t> v(sizeof b);
   std::memcpy(v.data(), &b, sizeof b);
   return v;
@@ -115,11 +117,16 @@ std::vector<uint8_t> rdma_payload(const wire::RdmaRef& ref, const std::vector<ui
 std::vector<Seed> seeds() {
   std::vector<Seed> s;
   const uint32_t ip_a = 0xc6120001;
+  // rx_mss: 8,916 (MTU 9000), 1,416 (MTU 1500), and 0 (a peer older than the field).
   s.push_back({"01-connect_req", fields(wire::kConnectReq, 0, 0x20001, 0, 0),
-               connect_body(ip_a, 40000, 5001, 0)});
+               connect_body(ip_a, 40000, 5001, wire::mss_of_mtu(9000))});
   s.push_back({"01-connect_req-retry", fields(wire::kConnectReq, 0, 0x20001, 1, 0),
+               connect_body(ip_a, 40000, 5001, wire::mss_of_mtu(9000))});
+  s.push_back({"01-connect_req-old-peer", fields(wire::kConnectReq, 0, 0x20001, 0, 0),
                connect_body(ip_a, 40000, 5001, 0)});
   s.push_back({"02-accept", fields(wire::kAccept, 0x20001, 0x10002, 0, 0),
+               connect_body(0xc6120002, 5001, 40000, wire::kMssConservative)});
+  s.push_back({"02-accept-old-peer", fields(wire::kAccept, 0x20001, 0x10002, 0, 0),
                connect_body(0xc6120002, 5001, 40000, 0)});
   s.push_back({"03-reject-refused", fields(wire::kReject, 0x20001, 0, 0, 0),
                connect_body(0xc6120002, 5001, 40000, wire::kRefused)});

@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -24,8 +25,10 @@
 
 #include <gtest/gtest.h>
 
+#include "fastpath/wire/body.h"
 #include "fastpath/wire/codec.h"
 #include "fastpath/wire/header.h"
+#include "fastpath/wire/mss.h"
 
 namespace dpsan::fastpath::wire {
 namespace {
@@ -818,6 +821,92 @@ TEST(WireDecodeStatusName, EveryStatusHasItsOwnName) {
   // Expect: "?"
   EXPECT_STREQ(decode_status_name(DecodeStatus::kCount), "?");
   EXPECT_STREQ(decode_status_name(static_cast<DecodeStatus>(200)), "?");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Segment size negotiation (mss.h): ConnectBody::rx_mss in CONNECT_REQ and ACCEPT.
+
+/** A connect frame of opcode `op` whose body's last word is `word` (rx_mss, or a reject reason). */
+Frame connect_frame_with(uint8_t op, uint32_t word, std::vector<uint8_t>* keep) {
+  ConnectBody b{be32::of(0xC6120001), be16::of(40000), be16::of(5001), be32::of(word)};
+  std::vector<uint8_t> body(sizeof b);
+  std::memcpy(body.data(), &b, sizeof b);
+  *keep = make_frame(test_fields(op), body);
+  Frame fr;
+  EXPECT_EQ(decode(keep->data(), keep->size(), &fr), DecodeStatus::kOk);
+  return fr;
+}
+
+TEST(WireMss, MssOfMtuLeavesRoomForTheHeaders) {
+  // Expect: MTU less IPv4 (20), UDP (8) and dpsan (56) headers
+  EXPECT_EQ(mss_of_mtu(1500), 1416u);
+  EXPECT_EQ(mss_of_mtu(9000), 8916u);
+  EXPECT_EQ(kMssConservative, 1416);
+  EXPECT_EQ(kMssMin, 492);
+  static_assert(kMssMin > sizeof(RdmaBody), "an RDMA_WRITE frame always has room for data");
+}
+
+TEST(WireMss, ReadConnectTakesTheAdvertisedSizeFromConnectReqAndAccept) {
+  for (uint8_t op : {kConnectReq, kAccept}) {
+    SCOPED_TRACE(int(op));
+    std::vector<uint8_t> keep;
+    ConnectInfo ci{};
+    // Given a peer that says it takes 8,902 bytes per frame; Expect: 8,902
+    ASSERT_TRUE(read_connect(connect_frame_with(op, 8916, &keep), &ci));
+    EXPECT_EQ(ci.rx_mss, 8916u);
+    EXPECT_EQ(ci.src_port, 40000);
+    EXPECT_EQ(ci.dst_port, 5001);
+    // Given an older peer (0: the field did not exist); Expect: what MTU 1500 carries
+    ASSERT_TRUE(read_connect(connect_frame_with(op, 0, &keep), &ci));
+    EXPECT_EQ(ci.rx_mss, kMssConservative);
+    // Given sizes out of range; Expect: clamped to kMssMin..65535
+    for (uint32_t tiny : {1u, 32u, 491u}) {
+      ASSERT_TRUE(read_connect(connect_frame_with(op, tiny, &keep), &ci));
+      EXPECT_EQ(ci.rx_mss, kMssMin) << tiny;
+    }
+    ASSERT_TRUE(read_connect(connect_frame_with(op, kMssMin, &keep), &ci));
+    EXPECT_EQ(ci.rx_mss, kMssMin);
+    for (uint32_t huge : {65535u, 65536u, 0xffffffffu}) {
+      ASSERT_TRUE(read_connect(connect_frame_with(op, huge, &keep), &ci));
+      EXPECT_EQ(ci.rx_mss, 65535u) << huge;
+    }
+  }
+}
+
+TEST(WireMss, RejectKeepsItsReasonAndAdvertisesNothing) {
+  std::vector<uint8_t> keep;
+  ConnectInfo ci{};
+  // Given a REJECT with WSAENOBUFS; Expect: the reason, and no size
+  ASSERT_TRUE(read_connect(connect_frame_with(kReject, kNoResources, &keep), &ci));
+  EXPECT_EQ(ci.reason, uint32_t{kNoResources});
+  EXPECT_EQ(ci.rx_mss, 0u);
+  // Given a REJECT with another code; Expect: read as refused
+  ASSERT_TRUE(read_connect(connect_frame_with(kReject, 8916, &keep), &ci));
+  EXPECT_EQ(ci.reason, uint32_t{kRefused});
+}
+
+TEST(WireMss, ConnectionSendsTheSmallerOfOwnAndPeerSizes) {
+  // Given our port at MTU 9000 (8,916) and a peer at 1500; Expect: 1,416, either way round
+  EXPECT_EQ(conn_mss(8916, 1416), 1416);
+  EXPECT_EQ(conn_mss(1416, 8916), 1416);
+  // Given two jumbo ports; Expect: jumbo frames
+  EXPECT_EQ(conn_mss(8916, 8916), 8916);
+  // Given an older peer (0); Expect: 1,416 even from a jumbo port
+  EXPECT_EQ(conn_mss(8916, 0), 1416);
+  // Given a port smaller than the peer's claim; Expect: our own limit
+  EXPECT_EQ(conn_mss(600, 65535), 600);
+  // Given a peer claiming less than kMssMin; Expect: kMssMin
+  EXPECT_EQ(conn_mss(8916, 10), kMssMin);
+}
+
+TEST(WireMss, ConnectBodyKeepsItsSizeSoOlderPeersDecodeIt) {
+  // The field reuses the reject reason's word: an older decoder, which wants exactly 12 bytes,
+  // still accepts a CONNECT_REQ that carries it.
+  static_assert(sizeof(ConnectBody) == 12);
+  static_assert(offsetof(ConnectBody, rx_mss) == offsetof(ConnectBody, reason));
+  std::vector<uint8_t> keep;
+  connect_frame_with(kConnectReq, 8916, &keep);
+  EXPECT_EQ(rd32(keep.data() + kPayload + 8), 8916u);
 }
 
 }  // namespace

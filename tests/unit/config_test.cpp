@@ -220,8 +220,8 @@ TEST(Config, ParseConfigText_UnknownKeysAreNamed) {
        "fastpath.idle_sleep", "20"},
       {"misspelt lcores", std::string("[fastpath]\nlcore = [1]\n") + kPort, "fastpath.lcore", "1"},
       {"unknown key in [eal]", std::string("[eal]\nargv = [\"-l\"]\n") + kPort, "eal.argv", "-l"},
-      {"unknown key in [[port]]", "[[port]]\ndevice = \"loopback\"\nipv4 = \"127.0.0.1\"\nmtu = 9000\n",
-       "port[0].mtu", "9000"},
+      {"unknown key in [[port]]", "[[port]]\ndevice = \"loopback\"\nipv4 = \"127.0.0.1\"\nspeed = 100\n",
+       "port[0].speed", "100"},
   };
   for (const BadCase& c : cases) expect_error(c);
 }
@@ -441,6 +441,35 @@ TEST(Config, ParseConfigText_UringPortRules) {
        "port[1].bind", "127.0.0.2:4000"},
       {"bind on an ethdev port", "[[port]]\ndevice = \"loopback\"\nipv4 = \"127.0.0.1\"\nbind = \"127.0.0.1\"\n",
        "port[0].bind", "(set)"},
+  };
+  for (const BadCase& c : cases) expect_error(c);
+}
+
+TEST(Config, ParseConfigText_PortMtu) {
+  // Given no mtu; Expect: 0 (the port's default: 9000 on in-process ports, README "Ports")
+  Parsed p = parse("[[port]]\ndevice = \"loopback\"\nipv4 = \"127.0.0.1/32\"\n");
+  ASSERT_TRUE(p.ok) << p.err;
+  EXPECT_EQ(p.cfg.ports[0].mtu, 0);
+  // Given the range edges on every kind of port; Expect: taken as written
+  p = parse("[[port]]\ndevice = \"ringpair:m:0\"\nipv4 = \"198.18.0.1/24\"\nmtu = 576\n"
+            "[[port]]\ndevice = \"ringpair:m:1\"\nipv4 = \"198.18.0.2/24\"\nmtu = 9000\n"
+            "[[port]]\nbackend = \"uring\"\nbind = \"127.0.0.5\"\nmtu = 1500\n"
+            "[[port]]\ndevice = \"net_ring0\"\nipv4 = \"198.18.1.1/24\"\nmtu = 4000\n");
+  ASSERT_TRUE(p.ok) << p.err;
+  EXPECT_EQ(p.cfg.ports[0].mtu, 576);
+  EXPECT_EQ(p.cfg.ports[1].mtu, 9000);
+  EXPECT_EQ(p.cfg.ports[2].mtu, 1500);
+  EXPECT_EQ(p.cfg.ports[3].mtu, 4000);
+  // Given values out of range or of the wrong type; Expect: the key and the value named
+  const std::string lo = "[[port]]\ndevice = \"loopback\"\nipv4 = \"127.0.0.1/32\"\n";
+  const BadCase cases[] = {
+      {"below IPv4's minimum", lo + "mtu = 575\n", "port[0].mtu", "575"},
+      {"above jumbo", lo + "mtu = 9001\n", "port[0].mtu", "9001"},
+      {"zero", lo + "mtu = 0\n", "port[0].mtu", "0"},
+      {"negative", lo + "mtu = -1500\n", "port[0].mtu", "-1500"},
+      {"a string", lo + "mtu = \"jumbo\"\n", "port[0].mtu", "\"jumbo\""},
+      {"second port", lo + "[[port]]\ndevice = \"ringpair:x:0\"\nipv4 = \"198.18.0.1/24\"\nmtu = 65536\n",
+       "port[1].mtu", "65536"},
   };
   for (const BadCase& c : cases) expect_error(c);
 }

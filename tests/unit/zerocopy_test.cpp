@@ -36,7 +36,7 @@ class ZeroCopyTest : public ::testing::Test {
                                     2048 + RTE_PKTMBUF_HEADROOM, SOCKET_ID_ANY);
     ASSERT_NE(pool_, nullptr);
     std::string err;
-    port_ = loopback_port_open(instance_, pool_, 1, &err);
+    port_ = loopback_port_open(instance_, pool_, 1, 0, &err);
     ASSERT_NE(port_, nullptr) << err;
     EngineConfig cfg;
     cfg.max_conns_per_core = 16;
@@ -191,7 +191,7 @@ TEST_F(ZeroCopyTest, FlattenOfTooLongAChainDropsIt) {
 TEST_F(ZeroCopyTest, InProcessRingsAndTheirFaultWrapperTakeZeroCopyFrames) {
   EXPECT_TRUE(port_->zero_copy_tx());
   std::string err;
-  Port* pair = ring_pair_port_open("zcu" + std::to_string(instance_), 0, pool_, 1, &err);
+  Port* pair = ring_pair_port_open("zcu" + std::to_string(instance_), 0, pool_, 1, 0, &err);
   ASSERT_NE(pair, nullptr) << err;
   EXPECT_TRUE(pair->zero_copy_tx());
   FaultConfig f;

@@ -77,7 +77,8 @@ enum {
   DPSAN_DROP_PAYLOAD_LENGTH = 10,
   DPSAN_DROP_CHECKSUM = 11,     /* CRC32C mismatch */
   DPSAN_DROP_BAD_BODY = 12,     /* connect body missing, or segment fields inconsistent */
-  DPSAN_DROP_IP_CHECKSUM = 13
+  DPSAN_DROP_IP_CHECKSUM = 13,
+  DPSAN_DROP_TOO_LONG = 14      /* longer than the receiving port's MTU (README "Ports") */
 };
 
 #ifdef __cplusplus
