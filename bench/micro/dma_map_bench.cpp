@@ -58,7 +58,7 @@ bool ready(benchmark::State& state) {
   if (g_port == nullptr) {
     g_pool = rte_pktmbuf_pool_create("dma_bench", 1023, 0, 0, 2048 + RTE_PKTMBUF_HEADROOM, SOCKET_ID_ANY);
     std::string err;
-    if (g_pool) g_port = dpsan::fastpath::loopback_port_open(990, g_pool, 1, &err);
+    if (g_pool) g_port = dpsan::fastpath::loopback_port_open(990, g_pool, 1, 0, &err);
     if (g_port == nullptr) {
       state.SkipWithError(("no net_ring port: " + err).c_str());
       return false;

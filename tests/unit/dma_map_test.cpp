@@ -376,7 +376,7 @@ class DmaMapDpdkTest : public ::testing::Test {
                                     2048 + RTE_PKTMBUF_HEADROOM, SOCKET_ID_ANY);
     ASSERT_NE(pool_, nullptr);
     std::string err;
-    port_ = loopback_port_open(instance_, pool_, 1, &err);
+    port_ = loopback_port_open(instance_, pool_, 1, 0, &err);
     ASSERT_NE(port_, nullptr) << err;
     ASSERT_NE(port_->dma_device(), nullptr);
     EXPECT_FALSE(port_->reads_by_dma()) << "a net_ring port is a vdev";
