@@ -12,6 +12,18 @@ namespace dpsan::control {
 
 namespace {
 
+// The public indices of rdma_denied_by_reason are RdmaDeny's values.
+using fastpath::RdmaDeny;
+static_assert(DPSAN_RDMA_DENY_CONN == static_cast<int>(RdmaDeny::kConn));
+static_assert(DPSAN_RDMA_DENY_REGION == static_cast<int>(RdmaDeny::kRegion));
+static_assert(DPSAN_RDMA_DENY_REVOKED == static_cast<int>(RdmaDeny::kRevoked));
+static_assert(DPSAN_RDMA_DENY_KEY == static_cast<int>(RdmaDeny::kKey));
+static_assert(DPSAN_RDMA_DENY_BOUNDS == static_cast<int>(RdmaDeny::kBounds));
+static_assert(DPSAN_RDMA_DENY_RIGHTS == static_cast<int>(RdmaDeny::kRights));
+static_assert(DPSAN_RDMA_DENY_PROTOCOL == static_cast<int>(RdmaDeny::kProtocol));
+static_assert(std::size(DPSAN_STATS{}.rdma_denied_by_reason) ==
+              std::size(fastpath::CoreStats{}.rdma_denied_by));
+
 void add_core(const fastpath::CoreStats& c, DPSAN_STATS& st) {
   st.connections += c.conns.get();
   st.packets_tx += c.packets_tx.get();
@@ -32,6 +44,8 @@ void add_core(const fastpath::CoreStats& c, DPSAN_STATS& st) {
   st.drops_duplicate += c.drops_duplicate.get();
   st.rdma_registrations += c.rdma_regions.get();
   st.rdma_denied += c.rdma_denied.get();
+  for (size_t k = 0; k < std::size(c.rdma_denied_by); k++)
+    st.rdma_denied_by_reason[k] += c.rdma_denied_by[k].get();
   st.zerocopy_frames += c.zerocopy_frames.get();
 }
 

@@ -44,6 +44,11 @@ void drops(Instance& inst, const DPSAN_STATS& s, rte_tel_data* d) {
   add(d, "not_ours", s.drops_not_ours);
   add(d, "duplicate", s.drops_duplicate);
   add(d, "rdma_denied", s.rdma_denied);
+  static const char* const kDeny[] = {nullptr,           "rdma_denied_conn",   "rdma_denied_region",
+                                      "rdma_denied_revoked", "rdma_denied_key", "rdma_denied_bounds",
+                                      "rdma_denied_rights",  "rdma_denied_protocol"};
+  static_assert(std::size(kDeny) == std::size(DPSAN_STATS{}.rdma_denied_by_reason));
+  for (size_t k = 1; k < std::size(kDeny); k++) add(d, kDeny[k], s.rdma_denied_by_reason[k]);
   // Three counters DPSAN_STATS does not carry.
   uint64_t overrun = 0, alloc_fail = 0, tx_dropped = 0;
   fastpath::Engine& e = inst.engine();

@@ -256,8 +256,8 @@ void PollCore::on_rdma_read_resp_pc(Conn& c, const wire::Frame& fr) {
 }
 
 void PollCore::rdma_deny_pc(Conn& c, RdmaDeny why) {
-  (void)why;
   stats_.rdma_denied.add(1);
+  stats_.rdma_denied_by[static_cast<unsigned>(why)].add(1);
   wire::Fields f{};
   f.opcode = wire::kReset;
   fill_conn_fields(c, f);

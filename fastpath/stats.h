@@ -35,6 +35,7 @@ struct CoreStats {
   Counter handoffs;            ///< frames received by one core for a connection of another
   Counter conns;               ///< live connections (gauge, owner-written)
   Counter rdma_denied;         ///< remote accesses refused (each aborted its connection)
+  Counter rdma_denied_by[8];   ///< the same by RdmaDeny (rdma_region.h); [0] unused
   Counter rdma_regions;        ///< live RDMA registrations (gauge, owner-written)
   Counter zerocopy_frames;     ///< frames whose payload was attached, not copied (zerocopy.h)
 };

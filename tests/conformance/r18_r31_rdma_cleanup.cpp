@@ -95,7 +95,9 @@ TEST(Conformance, R31_CloseAbortsRdmaInFlight) {
           << wsa_name(static_cast<int>(ov->OffsetHigh));
       aborted++;
     }
-    if (ov->hEvent == nullptr) EXPECT_LE(sw().completions_of(ov), 1u);
+    if (ov->hEvent == nullptr) {
+      EXPECT_LE(sw().completions_of(ov), 1u);
+    }
   }
   EXPECT_LT(Clock::now() - t0, Ms(5000));
   EXPECT_GT(aborted, 0u) << "every RDMA had finished before the close: nothing was in flight";

@@ -20,9 +20,12 @@
  */
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <initializer_list>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <unistd.h>
@@ -143,7 +146,7 @@ class Hostile : public ::testing::Test {
     ASSERT_TRUE(make_region(target_, MEM_READ, 0xA2, &ro_));
     ASSERT_TRUE(make_region(target_, MEM_WRITE, 0xA3, &wo_));
     ASSERT_TRUE(make_region(target2_, MEM_READWRITE, 0xB1, &other_));
-    denied0_ = dpsan::test::stats(sw_).rdma_denied;
+    before_ = dpsan::test::stats(sw_);
   }
 
   void TearDown() override {
@@ -192,17 +195,34 @@ class Hostile : public ::testing::Test {
   }
 
   /**
+   * The refusal was counted under one of `reasons` (DPSAN_RDMA_DENY_*) and under no other: the
+   * frame was stopped by the check the test aimed at, not by an earlier one.
+   */
+  void expect_counted(std::initializer_list<int> reasons) {
+    DPSAN_STATS now = dpsan::test::stats(sw_);
+    EXPECT_GT(now.rdma_denied, before_.rdma_denied);
+    uint64_t counted = 0;
+    for (int k = 1; k < static_cast<int>(std::size(now.rdma_denied_by_reason)); k++) {
+      uint64_t grew = now.rdma_denied_by_reason[k] - before_.rdma_denied_by_reason[k];
+      bool aimed = std::find(reasons.begin(), reasons.end(), k) != reasons.end();
+      if (!aimed) EXPECT_EQ(grew, 0u) << "refused by check " << k << " (DPSAN_RDMA_DENY_*)";
+      counted += aimed ? grew : 0;
+    }
+    EXPECT_GE(counted, 1u) << "not counted under the check aimed at";
+  }
+
+  /**
    * The last frame on connection A was refused: the target reset A with WSAECONNABORTED, its
    * pending receive failed with it and later calls do too, the refusal was counted, no region
    * changed, and connection B is untouched.
    */
-  void expect_refused() {
+  void expect_refused(std::initializer_list<int> reasons) {
     uint32_t reason = 0;
     ASSERT_TRUE(peer_->wait_reset(a_, after_ms(kWaitMs), &reason)) << "the target accepted the frame";
     EXPECT_EQ(reason, wire::kConnAborted);
     ASSERT_TRUE(wait_done(recv_ov_, kWaitMs)) << "the target's pending receive did not fail";
     EXPECT_EQ(recv_ov_.OffsetHigh, static_cast<DWORD>(WSAECONNABORTED));
-    EXPECT_GT(dpsan::test::stats(sw_).rdma_denied, denied0_);
+    expect_counted(reasons);
     expect_regions_unchanged();
     // Later calls on the aborted connection fail with the sticky error.
     int e = 0;
@@ -242,7 +262,7 @@ class Hostile : public ::testing::Test {
   Region rw_, ro_, wo_, other_;
   char inbox_[256] = {}, inbox2_[256] = {};
   WSAOVERLAPPED recv_ov_{}, recv2_ov_{};
-  uint64_t denied0_ = 0;
+  DPSAN_STATS before_{};
 };
 
 }  // namespace
@@ -256,7 +276,7 @@ TEST_F(Hostile, R62_HonestWriteIsPlacedAndTheConnectionLivesOn) {
   EXPECT_TRUE(rw_.unchanged()) << "not placed, or placed elsewhere too";
   for (const Region* r : {&ro_, &wo_, &other_}) EXPECT_TRUE(r->unchanged());
   expect_alive(a_, recv_ov_, inbox_);
-  EXPECT_EQ(dpsan::test::stats(sw_).rdma_denied, denied0_);
+  EXPECT_EQ(dpsan::test::stats(sw_).rdma_denied, before_.rdma_denied);
 }
 
 // An honest read is served from the region, in several frames, and the connection lives on.
@@ -277,35 +297,35 @@ TEST_F(Hostile, R62_HonestReadIsServed) {
   EXPECT_EQ(std::memcmp(got.data(), rw_.buf.get() + 5, kLen), 0);
   expect_regions_unchanged();
   expect_alive(a_, recv_ov_, inbox_);
-  EXPECT_EQ(dpsan::test::stats(sw_).rdma_denied, denied0_);
+  EXPECT_EQ(dpsan::test::stats(sw_).rdma_denied, before_.rdma_denied);
 }
 
 TEST_F(Hostile, R62_WrongKeyIsRefused) {
   wire::RdmaRef r = ref_of(rw_.d, 0);
   r.key ^= 1;
   write(r, 16);
-  expect_refused();
+  expect_refused({DPSAN_RDMA_DENY_KEY});
 }
 
 TEST_F(Hostile, R62_WrongKeyReadIsRefused) {
   wire::RdmaRef r = ref_of(rw_.d, 0);
   r.key = 0;
   read(r, 16);
-  expect_refused();
+  expect_refused({DPSAN_RDMA_DENY_KEY});
 }
 
 TEST_F(Hostile, R63_RevokedKeyIsRefused) {
   int e = 0;
   ASSERT_EQ(dereg_rdma_(target_, &rw_.d, sizeof rw_.d, &e), 0);
   write(ref_of(rw_.d, 0), 16);
-  expect_refused();
+  expect_refused({DPSAN_RDMA_DENY_REVOKED});
 }
 
 TEST_F(Hostile, R63_RevokedKeyReadIsRefused) {
   int e = 0;
   ASSERT_EQ(dereg_rdma_(target_, &rw_.d, sizeof rw_.d, &e), 0);
   read(ref_of(rw_.d, 0), 16);
-  expect_refused();
+  expect_refused({DPSAN_RDMA_DENY_REVOKED});
 }
 
 TEST_F(Hostile, R63_RevokedSlotReusedWithTheOldGenerationIsRefused) {
@@ -316,56 +336,56 @@ TEST_F(Hostile, R63_RevokedSlotReusedWithTheOldGenerationIsRefused) {
   wire::RdmaRef r = ref_of(rw_.d, 0);
   r.key = again.d.key;  // even with the new key: the old generation is dead
   write(r, 16);
-  expect_refused();
+  expect_refused({DPSAN_RDMA_DENY_REVOKED});
   EXPECT_TRUE(again.unchanged());
 }
 
 TEST_F(Hostile, R62_OutOfBoundsOffsetIsRefused) {
   write(ref_of(rw_.d, kRegion - 8), 16);
-  expect_refused();
+  expect_refused({DPSAN_RDMA_DENY_BOUNDS});
 }
 
 TEST_F(Hostile, R62_WriteRunningPastTheEndPlacesNothing) {
   // The first segment alone fits, but the whole write (msg_len) does not: nothing is placed.
   write(ref_of(rw_.d, kRegion - 100), 64, wire::kFirst, 200, 0);
-  expect_refused();
+  expect_refused({DPSAN_RDMA_DENY_BOUNDS});
 }
 
 TEST_F(Hostile, R62_MiddleSegmentOutOfBoundsIsRefused) {
   // No first segment: a lone middle segment that lies past the region.
   write(ref_of(rw_.d, 0), 64, 0, 1u << 20, kRegion);
-  expect_refused();
+  expect_refused({DPSAN_RDMA_DENY_BOUNDS});
 }
 
 TEST_F(Hostile, R62_LengthOverflowIsRefused) {
   write(ref_of(rw_.d, UINT64_MAX - 4), 16);
-  expect_refused();
+  expect_refused({DPSAN_RDMA_DENY_PROTOCOL});
 }
 
 TEST_F(Hostile, R62_HugeOffsetReadIsRefused) {
   read(ref_of(rw_.d, uint64_t{1} << 40), 4096);
-  expect_refused();
+  expect_refused({DPSAN_RDMA_DENY_BOUNDS});
 }
 
 TEST_F(Hostile, R62_ReadLongerThanTheRegionIsRefused) {
   read(ref_of(rw_.d, 1), kRegion);
-  expect_refused();
+  expect_refused({DPSAN_RDMA_DENY_BOUNDS});
 }
 
 TEST_F(Hostile, R62_WriteToReadOnlyRegionIsRefused) {
   write(ref_of(ro_.d, 0), 16);
-  expect_refused();
+  expect_refused({DPSAN_RDMA_DENY_RIGHTS});
 }
 
 TEST_F(Hostile, R62_ReadOfWriteOnlyRegionIsRefused) {
   read(ref_of(wo_.d, 0), 16);
-  expect_refused();
+  expect_refused({DPSAN_RDMA_DENY_RIGHTS});
 }
 
 TEST_F(Hostile, R64_KeyFromAnotherConnectionIsRefused) {
   // other_ was registered on connection B; A's peer may not use it...
   write(ref_of(other_.d, 0), 16);
-  expect_refused();
+  expect_refused({DPSAN_RDMA_DENY_CONN});
   // ...although B's peer may: the descriptor is good, only the connection is wrong.
   ASSERT_TRUE(peer_->send_rdma_write(b_, ref_of(other_.d, 0), pattern(16, 0x5C),
                                      wire::kFirst | wire::kLast, 16, 0));
@@ -379,21 +399,22 @@ TEST_F(Hostile, R64_ForgedConnectionIdWithAnotherConnectionsKeyIsRefused) {
   wire::RdmaRef r = ref_of(other_.d, 0);
   r.desc_conn = rw_.d.conn;  // claims our connection, names the other's slot, gen and key
   write(r, 16);
-  expect_refused();
+  // Our slot of that number holds another region: refused as another generation or key.
+  expect_refused({DPSAN_RDMA_DENY_KEY, DPSAN_RDMA_DENY_REVOKED});
 }
 
 TEST_F(Hostile, R62_UnknownRegionSlotIsRefused) {
   wire::RdmaRef r = ref_of(rw_.d, 0);
   r.region = 0xFFFFFFF0u;
   write(r, 16);
-  expect_refused();
+  expect_refused({DPSAN_RDMA_DENY_REGION});
 }
 
 TEST_F(Hostile, R62_UnsolicitedReadResponseIsRefused) {
   // The target has no read outstanding: a READ_RESP is a broken or hostile peer.
   ASSERT_TRUE(peer_->send_reliable(a_, wire::kRdmaReadResp, wire::kFirst | wire::kLast, 7, 16, 0,
                                    pattern(16, 0x5C)));
-  expect_refused();
+  expect_refused({DPSAN_RDMA_DENY_PROTOCOL});
 }
 
 /**
@@ -441,7 +462,7 @@ TEST_F(HostileRead, R62_ResponseToAnotherReadIsRefused) {
   post_read();
   ASSERT_TRUE(peer_->send_reliable(a_, wire::kRdmaReadResp, wire::kFirst | wire::kLast,
                                    req_.f.msg_seq + 1, 64, 0, pattern(64, 0x21)));
-  expect_refused();
+  expect_refused({DPSAN_RDMA_DENY_PROTOCOL});
   ASSERT_TRUE(wait_done(read_ov_, kWaitMs));
   EXPECT_EQ(read_ov_.OffsetHigh, static_cast<DWORD>(WSAECONNABORTED));
   for (char ch : local_) ASSERT_EQ(ch, 0x77) << "the read's buffer was written";

@@ -711,7 +711,9 @@ TEST(WireDecode, PackedDataHoldsExactlyItsMessages) {
       const uint8_t* data;
       ASSERT_EQ(packed_next(out.payload, &off, &data), n);
       // memcmp's pointers must not be null even for 0 bytes (UBSan): an empty message has none.
-      if (n != 0) EXPECT_EQ(std::memcmp(data, pattern(n, static_cast<uint8_t>(n)).data(), n), 0);
+      if (n != 0) {
+        EXPECT_EQ(std::memcmp(data, pattern(n, static_cast<uint8_t>(n)).data(), n), 0);
+      }
     }
     EXPECT_EQ(off, out.payload_len);
   }

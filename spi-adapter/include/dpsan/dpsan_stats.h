@@ -61,6 +61,8 @@ typedef struct DPSAN_STATS {
                                   mapped for the ports' devices, held now */
   uint64_t dma_map_failures;   /* registrations left unmapped for some device (their frames are
                                   copied to it): no memseg list left, mapping refused... */
+  /* Added with per-check RDMA refusal counts (append only, as above). */
+  uint64_t rdma_denied_by_reason[8]; /* rdma_denied split by check, see DPSAN_RDMA_DENY_* */
 } DPSAN_STATS;
 
 /* Index into DPSAN_STATS.drops_by_reason: which check a dropped frame failed. */
@@ -79,6 +81,17 @@ enum {
   DPSAN_DROP_BAD_BODY = 12,     /* connect body missing, or segment fields inconsistent */
   DPSAN_DROP_IP_CHECKSUM = 13,
   DPSAN_DROP_TOO_LONG = 14      /* longer than the receiving port's MTU (README "Ports") */
+};
+
+/* Index into DPSAN_STATS.rdma_denied_by_reason: which check refused a peer's RDMA frame. */
+enum {
+  DPSAN_RDMA_DENY_CONN = 1,     /* a descriptor of another connection (R64) */
+  DPSAN_RDMA_DENY_REGION = 2,   /* no such region slot */
+  DPSAN_RDMA_DENY_REVOKED = 3,  /* slot free, or an older registration's generation (R63) */
+  DPSAN_RDMA_DENY_KEY = 4,      /* wrong key */
+  DPSAN_RDMA_DENY_BOUNDS = 5,   /* [offset, offset + length) not inside the region */
+  DPSAN_RDMA_DENY_RIGHTS = 6,   /* write to a read-only region, read of a write-only one (R62) */
+  DPSAN_RDMA_DENY_PROTOCOL = 7  /* malformed, unexpected or excess RDMA frame */
 };
 
 #ifdef __cplusplus
