@@ -23,6 +23,9 @@
  * registrations (read only by the CPU here) ask for no mapping, so their ranges use no memseg
  * list. A mapping that failed is not tried again while its range stays cached.
  *
+ * The switch must also call the callback before it changes the protection of a cached range:
+ * rights are checked when a range enters the cache (page_rights.h), not at every registration.
+ *
  * Threading: slow path only (SPI threads), serialised by the cache's own mutex.
  */
 #pragma once
@@ -30,6 +33,8 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+
+#include "page_rights.h"
 
 namespace dpsan::fastpath {
 
@@ -49,12 +54,15 @@ class RegCache {
 
   /**
    * Take a reference on a cached range covering [addr, addr+len), pinning a new one if none.
-   * With `want_dma`, the range is also held in the DmaMap (once per cached range) and
-   * *dma_mask (if not nullptr) gets the devices it is mapped for (0: none, frames are copied
-   * to devices that DMA).
-   * @return an id for release() (never 0).
+   * `rights` (kPageRead | kPageWrite, page_rights.h) are checked when the range enters the
+   * cache, or when a cached range is asked for rights it was not checked for: a range already
+   * checked costs no system call. With `want_dma`, the range is also held in the DmaMap (once
+   * per cached range) and *dma_mask (if not nullptr) gets the devices it is mapped for (0:
+   * none, frames are copied to devices that DMA).
+   * @return an id for release(), or 0 (nothing taken) if some page lacks the rights.
    */
-  uint64_t acquire(uintptr_t addr, uint64_t len, bool want_dma = false, uint32_t* dma_mask = nullptr);
+  uint64_t acquire(uintptr_t addr, uint64_t len, uint32_t rights, bool want_dma = false,
+                   uint32_t* dma_mask = nullptr);
   /** Drop a reference taken by acquire(); the range stays cached. Unknown ids are ignored. */
   void release(uint64_t id);
 
@@ -78,10 +86,13 @@ class RegCache {
     uint32_t refs;
     bool pinned;           ///< mlock succeeded
     bool doomed;           ///< invalidated while in use: never reused, dropped at refs 0
+    uint32_t rights;       ///< page rights checked over the whole of [start, end)
     Dma dma;               ///< kHeld: one DmaMap hold on [start, end)
     uint32_t dma_mask;     ///< devices mapped (kHeld)
   };
   void drop(std::map<uint64_t, Entry>::iterator it);
+  /** munlock the pages of [start, end) that no other pinned cached range covers. */
+  void unpin_uncovered(uintptr_t start, uintptr_t end);
   uint32_t map_dma(Entry& e);
 
   DmaMap* dma_;

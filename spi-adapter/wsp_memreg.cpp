@@ -19,7 +19,7 @@ HANDLE WSPRegisterMemory(SOCKET sock, PVOID lpBuffer, DWORD dwBufferLength, DWOR
   int code = 0;
   if (inst == nullptr) code = no_instance_code(guard, WSAENOTSOCK);
   else if (dwFlags != MEM_READ && dwFlags != MEM_WRITE && dwFlags != MEM_READWRITE) code = WSAEINVAL;  // R60
-  else if (!user_range_mapped(lpBuffer, dwBufferLength)) code = WSAEFAULT;
+  else if (lpBuffer == nullptr || dwBufferLength == 0) code = WSAEFAULT;
   else if (s->link.state.load(std::memory_order_acquire) != fastpath::kLinkEstablished) code = WSAENOTCONN;  // R60
   if (code) {
     fail(lpErrno, code);
@@ -47,7 +47,11 @@ HANDLE WSPRegisterMemory(SOCKET sock, PVOID lpBuffer, DWORD dwBufferLength, DWOR
   // The pages are mapped for the devices that DMA (kept while the range stays cached), so
   // that frames from them may go zero-copy to those devices; a failure only means copies.
   uint32_t dma_mask = 0;
-  uint64_t cache_id = e.reg_cache.acquire(addr, dwBufferLength, true, &dma_mask);
+  uint64_t cache_id = e.reg_cache.acquire(addr, dwBufferLength, dwFlags, true, &dma_mask);
+  if (cache_id == 0) {  // not mapped, or not with the rights the flags grant (2.16)
+    fail(lpErrno, WSAEFAULT);
+    return nullptr;
+  }
   uint64_t h = e.mrs.create(s->self, addr, dwBufferLength, dwFlags, dma_mask);
   if (h == 0) {
     e.reg_cache.release(cache_id);

@@ -15,6 +15,7 @@
 #include <rte_pause.h>
 
 #include "fastpath/engine.h"
+#include "fastpath/page_rights.h"
 #include "fastpath/rdma_region.h"
 #include "overlapped.h"
 #include "socket_table.h"
@@ -123,8 +124,11 @@ BOOL WSPRegisterRdmaMemory(SOCKET sock, PVOID lpBuffer, DWORD dwBufferLength, DW
     *lpdwDescriptorLength = kDescLen;
     return fail(lpErrno, WSAEFAULT);
   }
-  if (lpRdmaBufferDescriptor == nullptr || !user_range_mapped(lpRdmaBufferDescriptor, kDescLen) ||
-      !user_range_mapped(lpBuffer, dwBufferLength))
+  // The descriptor is written to caller memory; the buffer's pages are checked for the rights
+  // the peer gets when they enter the registration cache, below.
+  if (lpBuffer == nullptr || dwBufferLength == 0 ||
+      !fastpath::page_rights_allow(reinterpret_cast<uintptr_t>(lpRdmaBufferDescriptor), kDescLen,
+                                   fastpath::kPageWrite))
     return fail(lpErrno, WSAEFAULT);
   if (s->link.state.load(std::memory_order_acquire) != fastpath::kLinkEstablished)
     return fail(lpErrno, WSAENOTCONN);
@@ -135,10 +139,15 @@ BOOL WSPRegisterRdmaMemory(SOCKET sock, PVOID lpBuffer, DWORD dwBufferLength, DW
   for (unsigned i = 0; i < kMaxRegsPerSocket && slot < 0; i++)
     if (!s->rdma_regs[i].used) slot = static_cast<int>(i);
   if (slot < 0) return fail(lpErrno, WSAENOBUFS);
-  fastpath::Request* r = e.request_get();
-  if (r == nullptr) return fail(lpErrno, WSAENOBUFS);
   auto addr = reinterpret_cast<uintptr_t>(lpBuffer);
-  uint64_t cache_id = e.reg_cache.acquire(addr, dwBufferLength);
+  // A remote write into a page that is not writable here would fault in the poll core.
+  uint64_t cache_id = e.reg_cache.acquire(addr, dwBufferLength, dwFlags);
+  if (cache_id == 0) return fail(lpErrno, WSAEFAULT);
+  fastpath::Request* r = e.request_get();
+  if (r == nullptr) {
+    e.reg_cache.release(cache_id);
+    return fail(lpErrno, WSAENOBUFS);
+  }
   r->kind = fastpath::ReqKind::kRdmaReg;
   r->link = &s->link;
   r->reg_addr = addr;

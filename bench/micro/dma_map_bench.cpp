@@ -31,6 +31,7 @@ namespace {
 
 using dpsan::fastpath::DmaMap;
 using dpsan::fastpath::RegCache;
+using dpsan::fastpath::kPageRead;
 
 bool g_eal_ok = false;
 std::string g_eal_error;
@@ -104,7 +105,7 @@ void register_miss(benchmark::State& state, bool dma) {
   auto a = reinterpret_cast<uintptr_t>(area());
   for (auto _ : state) {
     uint32_t mask = 0;
-    uint64_t id = cache.acquire(a, n, dma, &mask);
+    uint64_t id = cache.acquire(a, n, kPageRead, dma, &mask);
     if (dma && mask == 0) {
       state.SkipWithError("not mapped");
       break;
@@ -124,10 +125,10 @@ void BM_RegisterHitMapped(benchmark::State& state) {
   RegCache cache(&map);
   const auto n = static_cast<uint64_t>(state.range(0));
   auto a = reinterpret_cast<uintptr_t>(area());
-  cache.release(cache.acquire(a, n, true, nullptr));  // cached and mapped
+  cache.release(cache.acquire(a, n, kPageRead, true, nullptr));  // cached and mapped
   for (auto _ : state) {
     uint32_t mask = 0;
-    cache.release(cache.acquire(a, n, true, &mask));
+    cache.release(cache.acquire(a, n, kPageRead, true, &mask));
     benchmark::DoNotOptimize(mask);
   }
 }

@@ -18,6 +18,11 @@
  *    operations in flight. After each cleanup every WSAOVERLAPPED is checked: exactly N
  *    completions, each WSA_OPERATION_ABORTED (R12, R37); anything else fails the run.
  *
+ *  - BM_RegisterCached/N: WSPRegisterMemory + WSPDeregisterMemory of an N-byte buffer whose
+ *    pages the registration cache already holds (R58, R65): what a switch pays to register a
+ *    buffer again. Registration reads the buffer's protections from /proc/self/maps (spec
+ *    2.16: WSAEFAULT for memory that does not allow the access asked for), which is most of it.
+ *
  * The provider brings the EAL up itself at the first WSPStartupEx: nothing here calls
  * rte_eal_init. The EAL stays for the process, so later startups do not pay for it again.
  */
@@ -230,6 +235,25 @@ BENCHMARK(BM_FinalCleanup)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(5)
     ->UseRealTime();
+
+void BM_RegisterCached(benchmark::State& state) {
+  const auto len = static_cast<DWORD>(state.range(0));
+  std::vector<char> buf(len);
+  MiniSwitch sw;
+  SOCKET c = INVALID_SOCKET, s = INVALID_SOCKET;
+  std::string e = sw.startup() == 0 ? sw.connect_pair(kBasePort, &c, &s) : "WSPStartupEx failed";
+  auto dereg = reinterpret_cast<LPFN_WSPDEREGISTERMEMORY>(sw.extension(WSAID_DEREGISTERMEMORY));
+  if (e.empty() && dereg == nullptr) e = "no WSPDeregisterMemory";
+  for (auto _ : state) {
+    if (!e.empty()) break;
+    int err = 0;
+    HANDLE h = sw.register_memory(c, buf.data(), len, MEM_READWRITE, &err);
+    if (h == nullptr || dereg(c, h, &err) != 0) e = "register/deregister: " + std::to_string(err);
+  }
+  if (!e.empty()) state.SkipWithError(e.c_str());
+  sw.cleanup();
+}
+BENCHMARK(BM_RegisterCached)->Arg(4096)->Arg(1 << 20)->Arg(16 << 20);
 
 }  // namespace
 

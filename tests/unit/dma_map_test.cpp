@@ -286,12 +286,12 @@ class RegCacheDmaTest : public ::testing::Test {
 // drops the mapping with the range
 TEST_F(RegCacheDmaTest, R65_MappingFollowsTheCacheAndGoesWithInvalidation) {
   uint32_t mask = 0;
-  uint64_t id = cache_.acquire(at(1) + 10, 3000, true, &mask);
+  uint64_t id = cache_.acquire(at(1) + 10, 3000, kPageRead, true, &mask);
   EXPECT_EQ(mask, 1u);
   cache_.release(id);
   EXPECT_EQ(map_.stats().chunks, 1u) << "deregistered, still cached and mapped";
   unsigned calls = ops_.register_calls;
-  id = cache_.acquire(at(1) + 10, 3000, true, &mask);
+  id = cache_.acquire(at(1) + 10, 3000, kPageRead, true, &mask);
   EXPECT_EQ(mask, 1u);
   EXPECT_EQ(ops_.register_calls, calls) << "a cache hit makes no DPDK call";
   cache_.release(id);
@@ -304,7 +304,7 @@ TEST_F(RegCacheDmaTest, R65_MappingFollowsTheCacheAndGoesWithInvalidation) {
 // Expect: still mapped (a frame may be reading it) until that registration's release
 TEST_F(RegCacheDmaTest, R65_InvalidatedInUseStaysMappedUntilTheLastRelease) {
   uint32_t mask = 0;
-  uint64_t id = cache_.acquire(at(0), 2 * kPage, true, &mask);
+  uint64_t id = cache_.acquire(at(0), 2 * kPage, kPageRead, true, &mask);
   ASSERT_EQ(mask, 1u);
   EXPECT_EQ(cache_.invalidate(at(0), kPage), RegCache::Invalidate::kInUse);
   EXPECT_TRUE(ops_.page_mapped(kDev0, at(0)));
@@ -316,8 +316,8 @@ TEST_F(RegCacheDmaTest, R65_InvalidatedInUseStaysMappedUntilTheLastRelease) {
 // Expect: the DmaMap counts the shared page; invalidating one entry keeps the other mapped
 TEST_F(RegCacheDmaTest, OverlappingEntriesShareTheirMapping) {
   uint32_t m1 = 0, m2 = 0;
-  uint64_t a = cache_.acquire(at(0), 2 * kPage, true, &m1);
-  uint64_t b = cache_.acquire(at(1), 2 * kPage, true, &m2);  // not covered by a: new entry
+  uint64_t a = cache_.acquire(at(0), 2 * kPage, kPageRead, true, &m1);
+  uint64_t b = cache_.acquire(at(1), 2 * kPage, kPageRead, true, &m2);  // not covered by a: new entry
   EXPECT_EQ(m1 & m2, 1u);
   EXPECT_EQ(cache_.stats().entries, 2u);
   cache_.release(a);
@@ -333,10 +333,10 @@ TEST_F(RegCacheDmaTest, OverlappingEntriesShareTheirMapping) {
 // Expect: the first maps nothing (no memseg list spent); the second maps the cached range
 TEST_F(RegCacheDmaTest, RdmaRangesAreMappedOnlyWhenALocalRegistrationWantsThem) {
   uint32_t mask = 7;
-  uint64_t r = cache_.acquire(at(0), kPage, false, &mask);
+  uint64_t r = cache_.acquire(at(0), kPage, kPageRead, false, &mask);
   EXPECT_EQ(mask, 0u);
   EXPECT_EQ(ops_.register_calls, 0u);
-  uint64_t l = cache_.acquire(at(0), kPage, true, &mask);
+  uint64_t l = cache_.acquire(at(0), kPage, kPageRead, true, &mask);
   EXPECT_EQ(mask, 1u);
   EXPECT_EQ(cache_.stats().entries, 1u);
   cache_.release(r);
@@ -348,19 +348,19 @@ TEST_F(RegCacheDmaTest, RdmaRangesAreMappedOnlyWhenALocalRegistrationWantsThem) 
 TEST_F(RegCacheDmaTest, FailedMappingStillRegistersAndIsNotRetriedWhileCached) {
   ops_.max_chunks = 0;
   uint32_t mask = 7;
-  uint64_t id = cache_.acquire(at(0), kPage, true, &mask);
+  uint64_t id = cache_.acquire(at(0), kPage, kPageRead, true, &mask);
   EXPECT_NE(id, 0u);
   EXPECT_EQ(mask, 0u);
   cache_.release(id);
   ops_.max_chunks = SIZE_MAX;
   unsigned calls = ops_.register_calls;
-  id = cache_.acquire(at(0), kPage, true, &mask);
+  id = cache_.acquire(at(0), kPage, kPageRead, true, &mask);
   EXPECT_EQ(mask, 0u);
   EXPECT_EQ(ops_.register_calls, calls);
   cache_.release(id);
   // Invalidated, the next registration is a fresh one (R65) and maps.
   EXPECT_EQ(cache_.invalidate(at(0), kPage), RegCache::Invalidate::kDropped);
-  id = cache_.acquire(at(0), kPage, true, &mask);
+  id = cache_.acquire(at(0), kPage, kPageRead, true, &mask);
   EXPECT_EQ(mask, 1u);
   cache_.release(id);
 }

@@ -5,6 +5,8 @@
 #include <sys/mman.h>
 
 #include <cstring>
+#include <fstream>
+#include <string>
 #include <vector>
 
 #include "fastpath/rdma_region.h"
@@ -137,26 +139,26 @@ TEST(RegCache, HitsMissesAndOverlappingInvalidation) {
   ASSERT_NE(mem, MAP_FAILED);
   auto base = reinterpret_cast<uintptr_t>(mem);
   RegCache c;
-  uint64_t a = c.acquire(base + 10, 2 * ps);  // pages 0..2
+  uint64_t a = c.acquire(base + 10, 2 * ps, kPageRead | kPageWrite);  // pages 0..2
   c.release(a);
-  uint64_t b = c.acquire(base + ps, 100);      // inside: a hit
+  uint64_t b = c.acquire(base + ps, 100, kPageRead | kPageWrite);      // inside: a hit
   EXPECT_EQ(b, a);
   c.release(b);
   EXPECT_EQ(c.stats().hits, 1u);
   EXPECT_EQ(c.stats().misses, 1u);
-  uint64_t d = c.acquire(base + 5 * ps, ps);   // elsewhere: a miss
+  uint64_t d = c.acquire(base + 5 * ps, ps, kPageRead | kPageWrite);   // elsewhere: a miss
   c.release(d);
   EXPECT_EQ(c.stats().entries, 2u);
   EXPECT_EQ(c.invalidate(base + 7 * ps, ps), RegCache::Invalidate::kNeverCached);
   // Partial overlap of the first range's last page drops it, and only it.
   EXPECT_EQ(c.invalidate(base + 3 * ps - 1, 2), RegCache::Invalidate::kDropped);
   EXPECT_EQ(c.stats().entries, 1u);
-  uint64_t e = c.acquire(base, 10);
+  uint64_t e = c.acquire(base, 10, kPageRead | kPageWrite);
   EXPECT_NE(e, a);  // fresh
   EXPECT_EQ(c.stats().misses, 3u);
   // In use: refused, no longer reused, dropped at its last release.
   EXPECT_EQ(c.invalidate(base, 1), RegCache::Invalidate::kInUse);
-  uint64_t f = c.acquire(base, 10);
+  uint64_t f = c.acquire(base, 10, kPageRead | kPageWrite);
   EXPECT_NE(f, e);
   c.release(e);
   c.release(f);
@@ -165,4 +167,88 @@ TEST(RegCache, HitsMissesAndOverlappingInvalidation) {
   EXPECT_EQ(c.stats().entries, 0u);
   c.clear();
   munmap(mem, 8 * ps);
+}
+
+/** VmLck of this process, in KiB (-1 if unreadable). */
+static long locked_kib() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmLck:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+TEST(RegCache, R65_DroppingARangeKeepsThePagesOfAnOverlappingOneLocked) {
+  // mlock does not nest: dropping one cached range must not unlock the pages another cached
+  // range shares with it.
+  const size_t ps = 4096;
+  void* mem = mmap(nullptr, 8 * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(mem, MAP_FAILED);
+  std::memset(mem, 1, 8 * ps);
+  auto base = reinterpret_cast<uintptr_t>(mem);
+  const long before = locked_kib();
+  RegCache c;
+  c.release(c.acquire(base, 3 * ps, kPageRead | kPageWrite));           // pages 0..2
+  c.release(c.acquire(base + 2 * ps, 3 * ps, kPageRead | kPageWrite));  // pages 2..4: not inside the first, a new range
+  ASSERT_EQ(c.stats().entries, 2u);
+  ASSERT_EQ(locked_kib() - before, 5 * 4) << "mlock refused (RLIMIT_MEMLOCK without CAP_IPC_LOCK?)";
+  EXPECT_EQ(c.invalidate(base, 1), RegCache::Invalidate::kDropped);  // the first range only
+  EXPECT_EQ(c.stats().entries, 1u);
+  EXPECT_EQ(locked_kib() - before, 3 * 4) << "page 2 belongs to the second range too";
+  EXPECT_EQ(c.invalidate(base + 4 * ps, 1), RegCache::Invalidate::kDropped);
+  EXPECT_EQ(locked_kib() - before, 0);
+  munmap(mem, 8 * ps);
+}
+
+TEST(PageRights, R60_ReadOnlyNoAccessAndUnmappedPagesAreToldApart) {
+  const size_t ps = 4096;
+  auto* m = static_cast<char*>(
+      mmap(nullptr, 4 * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  ASSERT_NE(m, MAP_FAILED);
+  auto at = [&](int page) { return reinterpret_cast<uintptr_t>(m) + page * ps; };
+  ASSERT_EQ(mprotect(m + ps, ps, PROT_READ), 0);  // page 1: read only
+  ASSERT_EQ(mprotect(m + 2 * ps, ps, PROT_NONE), 0);  // page 2: no access
+  ASSERT_EQ(munmap(m + 3 * ps, ps), 0);  // page 3: gone
+  // Both ways of asking give the same answers.
+  for (auto allow : {&page_rights_allow, &page_rights_allow_by_maps}) {
+    const bool maps = allow == &page_rights_allow_by_maps;
+    SCOPED_TRACE(maps ? "/proc/self/maps" : "MADV_POPULATE");
+    EXPECT_TRUE(allow(at(0) + 100, 10, kPageRead | kPageWrite));
+    EXPECT_TRUE(allow(at(1), ps, kPageRead));
+    EXPECT_FALSE(allow(at(1), ps, kPageWrite));
+    EXPECT_FALSE(allow(at(0), 2 * ps, kPageWrite)) << "the second page is read only";
+    EXPECT_TRUE(allow(at(0), 2 * ps, kPageRead));
+    EXPECT_FALSE(allow(at(2), 1, kPageRead));
+    EXPECT_FALSE(allow(at(1), 2 * ps, kPageRead)) << "the second page has no access";
+    EXPECT_FALSE(allow(at(3), ps, kPageRead)) << "unmapped";
+    EXPECT_FALSE(allow(at(0), 0, kPageRead)) << "empty";
+    EXPECT_FALSE(allow(UINTPTR_MAX - 10, 100, kPageRead)) << "wraps";
+  }
+  munmap(m, 3 * ps);
+}
+
+TEST(RegCache, R60_RangesEnterTheCacheOnlyWithTheRightsAskedFor) {
+  const size_t ps = 4096;
+  auto* m = static_cast<char*>(
+      mmap(nullptr, 2 * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  ASSERT_NE(m, MAP_FAILED);
+  ASSERT_EQ(mprotect(m, ps, PROT_READ), 0);
+  auto ro = reinterpret_cast<uintptr_t>(m);
+  RegCache c;
+  EXPECT_EQ(c.acquire(ro, ps, kPageWrite), 0u) << "a read-only page cached for writing";
+  EXPECT_EQ(c.stats().entries, 0u);
+  uint64_t r = c.acquire(ro, ps, kPageRead);
+  ASSERT_NE(r, 0u);
+  // A hit asking for more than was checked is checked again, and refused.
+  EXPECT_EQ(c.acquire(ro, ps, kPageRead | kPageWrite), 0u);
+  EXPECT_EQ(c.acquire(ro, ps, kPageRead), r) << "a hit";
+  c.release(r);
+  c.release(r);
+  // A writable page enters for writing; asking for reading then is a hit with no new check.
+  uint64_t w = c.acquire(ro + ps, ps, kPageWrite);
+  ASSERT_NE(w, 0u);
+  EXPECT_EQ(c.acquire(ro + ps, 10, kPageRead | kPageWrite), w);
+  c.release(w);
+  c.release(w);
+  c.clear();
+  munmap(m, 2 * ps);
 }
