@@ -53,8 +53,8 @@ if command -v clang++ >/dev/null 2>&1; then
   fi
   if [ -f build-fuzz/build.ninja ]; then
     # Only the fuzz targets: the rest of the tree in clang would add minutes and no test.
-    meson compile -C build-fuzz fuzz_wire_decode fuzz_rdma_decode fuzz_arp fuzz_uring_frame \
-      fuzz_spi_decode fuzz_config gen_wire_seeds || status=1
+    meson compile -C build-fuzz fuzz_wire_decode fuzz_wire_body fuzz_rdma_decode fuzz_arp \
+      fuzz_uring_frame fuzz_spi_decode fuzz_config gen_wire_seeds || status=1
     meson test -C build-fuzz --no-rebuild --suite fuzz --print-errorlogs || status=1
   fi
 else
