@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 // R61: WSPRegisterRdmaMemory with a *lpdwDescriptorLength that is too small fails and sets it
-// to the required size; a retry with that size succeeds. Skipped while the provider does not
-// offer WSPRegisterRdmaMemory (R54 allows WSAEOPNOTSUPP in this milestone).
+// to the required size; a retry with that size succeeds. Both RDMA registration entry points are
+// mandatory (R54): a provider that does not offer them fails this test, it is not skipped.
 
 #include "test_switch.h"
 
@@ -12,11 +12,8 @@ TEST(Conformance, R61_RdmaDescriptorLengthProbe) {
   ASSERT_EQ(sw().startup(), 0);
   Conn k;
   ASSERT_TRUE(make_conn(&k));
-  if (k.ext.reg_rdma == nullptr || k.ext.dereg_rdma == nullptr) {
-    EXPECT_EQ(sw().cleanup(), 0);
-    GTEST_SKIP() << "WSPRegisterRdmaMemory/WSPDeregisterRdmaMemory not offered yet "
-                    "(WSAEOPNOTSUPP)";
-  }
+  ASSERT_NE(k.ext.reg_rdma, nullptr) << "WSPRegisterRdmaMemory not offered (mandatory, R54)";
+  ASSERT_NE(k.ext.dereg_rdma, nullptr) << "WSPDeregisterRdmaMemory not offered (mandatory, R54)";
   char* buf = sw().new_buf(8192);
   alignas(16) char desc[512];
   DWORD len = 1;

@@ -4,9 +4,9 @@
  * RDMA write and read end to end through the public interface: every size from 1 byte to
  * SO_MAX_RDMA_SIZE (16 MiB) at unaligned local and remote offsets, each byte checked, with
  * guard bytes around the target range checked untouched; then many operations in flight at
- * once. The same scenario runs on the loopback port and under the port layer's fault
- * injection (loss, duplication, reordering, corruption at once; the seed is printed and
- * DPSAN_FAULT_SEED replays it).
+ * once. The same scenario runs on the loopback port, a net_ring pair and a net_memif pair, each
+ * without and with the port layer's fault injection (loss, duplication, reordering, corruption
+ * at once; the seed is printed and DPSAN_FAULT_SEED replays it).
  */
 #include <gtest/gtest.h>
 
@@ -16,7 +16,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <unistd.h>
@@ -212,79 +211,109 @@ void tear_down(Ends& s) {
   EXPECT_EQ(s.sw.cleanup(), 0);
 }
 
+/** The wire between the two ends. */
+enum class Wire { kLoopback, kNetRing, kNetMemif };
+
+/** One run of the scenario: its wire, whether the port layer injects faults, its listen port. */
+struct Case {
+  Wire wire;
+  bool faults;
+  uint16_t port;
+};
+
+std::string case_name(const ::testing::TestParamInfo<Case>& info) {
+  static const char* const kWire[] = {"Loopback", "NetRingPair", "NetMemifPair"};
+  return std::string(kWire[static_cast<int>(info.param.wire)]) +
+         (info.param.faults ? "UnderLossDupReorderCorruption" : "");
+}
+
+/** DPSAN_FAULT_SEED if set, else one from the clock; printed so that a failing run can be replayed. */
+unsigned long fault_seed() {
+  const char* env = std::getenv("DPSAN_FAULT_SEED");
+  unsigned long seed = env ? std::strtoul(env, nullptr, 10)
+                           : static_cast<unsigned long>(Clock::now().time_since_epoch().count() % 1000000);
+  std::printf("fault seed %lu (DPSAN_FAULT_SEED=%lu replays it)\n", seed, seed);
+  return seed;
+}
+
+/**
+ * The memif socket of this process. One path for every run: a device probed once keeps its
+ * arguments until the process exits, and a later startup starts it again.
+ */
+std::string memif_sock() { return "/tmp/dpsan-rdma-memif-" + std::to_string(getpid()) + ".sock"; }
+
+/**
+ * The DPSAN_CONFIG text of `c` ("" for the embedded default loopback). Two-port wires put both
+ * ends in one instance: the frames cross a net_ring pair, or a net_memif server/client pair on
+ * memif_sock() (ARP resolves the peer first), as in ports_test.cpp. Faults are injected on
+ * every port's transmit side: 5% loss, 2% duplication, 5% reordering, 1% corruption at once.
+ */
+std::string config_of(const Case& c, unsigned long seed) {
+  std::string cfg;
+  if (c.faults)
+    cfg += "[fastpath]\nconnect_timeout_ms = 20000\n"
+           "[fault]\nloss = 0.05\nduplicate = 0.02\nreorder = 0.05\ncorrupt = 0.01\nseed = " +
+           std::to_string(seed) + "\n";
+  switch (c.wire) {
+    case Wire::kLoopback:
+      if (c.faults) cfg += "[[port]]\ndevice = \"loopback\"\nipv4 = \"127.0.0.1/32\"\n";
+      break;
+    case Wire::kNetRing:
+      cfg += "[[port]]\ndevice = \"ringpair:rdma:0\"\nipv4 = \"198.18.0.1/24\"\n"
+             "[[port]]\ndevice = \"ringpair:rdma:1\"\nipv4 = \"198.18.0.2/24\"\n";
+      break;
+    case Wire::kNetMemif:
+      cfg += "[[port]]\ndevice = \"net_memif0,role=server,id=0,socket=" + memif_sock() +
+             "\"\nipv4 = \"198.18.0.1/24\"\n"
+             "[[port]]\ndevice = \"net_memif1,role=client,id=0,socket=" + memif_sock() +
+             "\"\nipv4 = \"198.18.0.2/24\"\n";
+      break;
+  }
+  return cfg;
+}
+
+class Rdma : public ::testing::TestWithParam<Case> {
+ public:
+  static void TearDownTestSuite() { unlink(memif_sock().c_str()); }
+};
+
+void PrintTo(const Case& c, std::ostream* os) { *os << case_name({c, 0}); }
+
 }  // namespace
 
-TEST(RdmaLoopback, R42_WriteAndReadEverySizeAtUnalignedOffsets) {
+// Every size at unaligned offsets, then many operations in flight, on each wire, without and
+// with fault injection: every byte and guard byte checked, and no RDMA check refused anything.
+TEST_P(Rdma, R42_WriteAndReadEverySizeAtUnalignedOffsets) {
+  const Case& c = GetParam();
+  bool two_ports = c.wire != Wire::kLoopback;
+  unsigned long seed = c.faults ? fault_seed() : 0;
+  int timeout_s = c.faults ? 60 : two_ports ? 30 : 20;
   Ends s;
-  ASSERT_TRUE(bring_up(s, 42100));
-  ASSERT_NO_FATAL_FAILURE(every_size(s, 20));
-  ASSERT_NO_FATAL_FAILURE(many_in_flight(s, 20));
-  EXPECT_EQ(stats(s.sw).rdma_denied, 0u);
-  tear_down(s);
-}
-
-// Across two ports of one instance: the frames cross a net_ring pair, then a net_memif
-// server/client pair (ARP resolves the peer first), as in ports_test.cpp.
-TEST(RdmaPorts, R42_WriteAndReadEverySizeOverANetRingPair) {
-  Ends s;
-  ASSERT_TRUE(bring_up(s, 42300,
-                       "[[port]]\ndevice = \"ringpair:rdma:0\"\nipv4 = \"198.18.0.1/24\"\n"
-                       "[[port]]\ndevice = \"ringpair:rdma:1\"\nipv4 = \"198.18.0.2/24\"\n",
-                       "198.18.0.1", "198.18.0.2"));
-  ASSERT_NO_FATAL_FAILURE(every_size(s, 30));
-  ASSERT_NO_FATAL_FAILURE(many_in_flight(s, 30));
+  ASSERT_TRUE(two_ports ? bring_up(s, c.port, config_of(c, seed), "198.18.0.1", "198.18.0.2")
+                        : bring_up(s, c.port, config_of(c, seed)))
+      << "seed " << seed;
+  ASSERT_NO_FATAL_FAILURE(every_size(s, timeout_s)) << "seed " << seed;
+  ASSERT_NO_FATAL_FAILURE(many_in_flight(s, timeout_s)) << "seed " << seed;
   DPSAN_STATS st = stats(s.sw);
-  EXPECT_EQ(st.ports, 2u);
-  EXPECT_EQ(st.rdma_denied, 0u);
-  tear_down(s);
-}
-
-TEST(RdmaPorts, R42_WriteAndReadEverySizeOverANetMemifPair) {
-  std::string sock = "/tmp/dpsan-rdma-memif-" + std::to_string(getpid()) + ".sock";
-  Ends s;
-  ::testing::AssertionResult up = bring_up(
-      s, 42400,
-      "[[port]]\ndevice = \"net_memif0,role=server,id=0,socket=" + sock +
-          "\"\nipv4 = \"198.18.0.1/24\"\n"
-          "[[port]]\ndevice = \"net_memif1,role=client,id=0,socket=" + sock +
-          "\"\nipv4 = \"198.18.0.2/24\"\n",
-      "198.18.0.1", "198.18.0.2");
-  ASSERT_TRUE(up);
-  ASSERT_NO_FATAL_FAILURE(every_size(s, 30));
-  ASSERT_NO_FATAL_FAILURE(many_in_flight(s, 30));
-  DPSAN_STATS st = stats(s.sw);
-  EXPECT_EQ(st.ports, 2u);
-  EXPECT_EQ(st.rdma_denied, 0u);
-  tear_down(s);
-  unlink(sock.c_str());
-}
-
-TEST(RdmaFault, R42_WriteAndReadEverySizeUnderLossDupReorderCorruption) {
-  const char* seed_env = std::getenv("DPSAN_FAULT_SEED");
-  unsigned long seed = seed_env ? std::strtoul(seed_env, nullptr, 10)
-                                : static_cast<unsigned long>(Clock::now().time_since_epoch().count() % 1000000);
-  std::printf("fault seed %lu (DPSAN_FAULT_SEED=%lu replays it)\n", seed, seed);
-  std::string path = "/tmp/dpsan-rdma-fault-" + std::to_string(getpid()) + ".toml";
-  {
-    std::ofstream f(path);
-    f << "[fastpath]\nconnect_timeout_ms = 20000\n"
-      << "[fault]\nloss = 0.05\nduplicate = 0.02\nreorder = 0.05\ncorrupt = 0.01\nseed = " << seed
-      << "\n[[port]]\ndevice = \"loopback\"\nipv4 = \"127.0.0.1/32\"\n";
+  if (two_ports) {
+    EXPECT_EQ(st.ports, 2u);
   }
-  setenv("DPSAN_CONFIG", path.c_str(), 1);
-  Ends s;
-  ::testing::AssertionResult up = bring_up(s, 42200);
-  unlink(path.c_str());
-  unsetenv("DPSAN_CONFIG");
-  ASSERT_TRUE(up) << "seed " << seed;
-  ASSERT_NO_FATAL_FAILURE(every_size(s, 60)) << "seed " << seed;
-  ASSERT_NO_FATAL_FAILURE(many_in_flight(s, 60)) << "seed " << seed;
-  DPSAN_STATS st = stats(s.sw);
-  std::printf("retransmits %llu, bad frames dropped %llu, duplicates dropped %llu\n",
-              (unsigned long long)st.retransmits, (unsigned long long)st.drops_bad_packet,
-              (unsigned long long)st.drops_duplicate);
-  EXPECT_GT(st.retransmits, 0u) << "the faults did not bite";
-  EXPECT_GT(st.drops_bad_packet, 0u) << "no corrupted frame was caught";
-  EXPECT_EQ(st.rdma_denied, 0u) << "a damaged frame reached the RDMA checks (seed " << seed << ")";
+  if (c.faults) {
+    std::printf("retransmits %llu, bad frames dropped %llu, duplicates dropped %llu\n",
+                (unsigned long long)st.retransmits, (unsigned long long)st.drops_bad_packet,
+                (unsigned long long)st.drops_duplicate);
+    EXPECT_GT(st.retransmits, 0u) << "the faults did not bite";
+    EXPECT_GT(st.drops_bad_packet, 0u) << "no corrupted frame was caught";
+  }
+  EXPECT_EQ(st.rdma_denied, 0u) << "an RDMA check refused a frame (seed " << seed << ")";
   tear_down(s);
 }
+
+INSTANTIATE_TEST_SUITE_P(Wires, Rdma,
+                         ::testing::Values(Case{Wire::kLoopback, false, 42100},
+                                           Case{Wire::kNetRing, false, 42300},
+                                           Case{Wire::kNetMemif, false, 42400},
+                                           Case{Wire::kLoopback, true, 42200},
+                                           Case{Wire::kNetRing, true, 42500},
+                                           Case{Wire::kNetMemif, true, 42600}),
+                         case_name);
