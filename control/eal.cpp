@@ -2,13 +2,16 @@
 #include "eal.h"
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <csignal>
 #include <cstdlib>
 #include <dirent.h>
+#include <fcntl.h>
 #include <fstream>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -47,39 +50,65 @@ bool hugepages_usable() {
 constexpr char kPrefix[] = "dpsan-";
 
 /**
- * Remove the runtime directories (DPDK's telemetry socket, nothing else under --in-memory or
- * --no-shconf) that earlier dpsan processes left behind, so that they do not pile up: those
- * named after a process that no longer exists (seen from this PID namespace: processes of other
- * PID namespaces sharing the runtime directory would need prefixes of their own, via [eal] args).
- * `runtime_dir` is this process's own.
+ * The PID in a name "dpsan-<pid>" as eal_init_once makes it, or 0 for any other name. Digits
+ * only, no leading zero, at most INT_MAX: strtol would also take "dpsan- +12", and a value past
+ * pid_t would be truncated to another process's PID (or to -1, "every process" for kill()).
  */
-void sweep_dead_runtime_dirs(const std::string& runtime_dir) {
-  std::string parent = runtime_dir.substr(0, runtime_dir.rfind('/'));
-  DIR* d = opendir(parent.c_str());
-  if (d == nullptr) return;
-  for (int n = 0; n < 4096; n++) {  // bounded: a runtime directory holds few entries
-    dirent* e = readdir(d);
-    if (e == nullptr) break;
-    if (std::strncmp(e->d_name, kPrefix, sizeof kPrefix - 1) != 0) continue;
-    char* end = nullptr;
-    long pid = std::strtol(e->d_name + sizeof kPrefix - 1, &end, 10);
-    if (pid <= 0 || *end != '\0' || kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH)
-      continue;
-    std::string dir = parent + "/" + e->d_name;
-    if (DIR* sub = opendir(dir.c_str())) {
-      for (int k = 0; k < 64; k++) {
-        dirent* f = readdir(sub);
-        if (f == nullptr) break;
-        if (f->d_name[0] != '.') unlink((dir + "/" + f->d_name).c_str());
-      }
-      closedir(sub);
-    }
-    rmdir(dir.c_str());
-  }
-  closedir(d);
+pid_t prefix_pid(const char* name) {
+  if (std::strncmp(name, kPrefix, sizeof kPrefix - 1) != 0) return 0;
+  const char* p = name + sizeof kPrefix - 1;
+  if (*p == '0') return 0;
+  long long pid = 0;
+  int digits = 0;
+  for (; *p >= '0' && *p <= '9' && digits < 10; p++, digits++) pid = pid * 10 + (*p - '0');
+  if (digits == 0 || *p != '\0' || pid > INT_MAX) return 0;
+  return static_cast<pid_t>(pid);
 }
 
 }  // namespace
+
+int sweep_dead_runtime_dirs(const std::string& parent) {
+  int pfd = open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (pfd < 0) return 0;
+  DIR* d = fdopendir(pfd);
+  if (d == nullptr) {
+    close(pfd);
+    return 0;
+  }
+  int removed = 0;
+  for (int n = 0; n < 4096; n++) {  // bounded: a runtime directory holds few entries
+    dirent* e = readdir(d);
+    if (e == nullptr) break;
+    pid_t pid = prefix_pid(e->d_name);
+    // Alive, or EPERM (alive, another user's): not ours to remove. A zombie still counts as alive.
+    if (pid <= 0 || kill(pid, 0) == 0 || errno != ESRCH) continue;
+    // Relative to the directory fds, no symlink followed, and only our own directories: without
+    // root and XDG_RUNTIME_DIR the parent is /tmp/dpdk, where anyone may plant a "dpsan-<pid>"
+    // symlink to a directory whose files we would otherwise unlink.
+    int sfd = openat(pfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sfd < 0) continue;
+    struct stat st{};
+    if (fstat(sfd, &st) != 0 || st.st_uid != geteuid()) {
+      close(sfd);
+      continue;
+    }
+    if (DIR* sub = fdopendir(sfd)) {
+      for (int k = 0; k < 64; k++) {  // the telemetry socket; DPDK puts nothing else there for us
+        dirent* f = readdir(sub);
+        if (f == nullptr) break;
+        if (std::strcmp(f->d_name, ".") != 0 && std::strcmp(f->d_name, "..") != 0) unlinkat(sfd, f->d_name, 0);
+      }
+      closedir(sub);  // closes sfd
+    } else {
+      close(sfd);
+    }
+    // Fails, harmlessly, if something we did not remove is left, or if another starting
+    // process swept the same directory first.
+    if (unlinkat(pfd, e->d_name, AT_REMOVEDIR) == 0) removed++;
+  }
+  closedir(d);
+  return removed;
+}
 
 bool eal_init_once(const Config& cfg, EalInfo* info, std::string* error) {
   if (g_done) {
@@ -143,7 +172,9 @@ bool eal_init_once(const Config& cfg, EalInfo* info, std::string* error) {
     return false;
   }
   fastpath::tsan_annotate_mempools();  // build-tsan only: DPDK's pools are invisible to TSan
-  sweep_dead_runtime_dirs(rte_eal_get_runtime_dir());
+  // R22: the runtime directories of killed processes (our own is <parent>/dpsan-<getpid()>).
+  std::string runtime_dir = rte_eal_get_runtime_dir();
+  sweep_dead_runtime_dirs(runtime_dir.substr(0, runtime_dir.rfind('/')));
   // Without telemetry (an --no-telemetry in eal_args) the commands are registered but unreachable.
   telemetry_register();
   g_ok = true;

@@ -26,4 +26,17 @@ struct EalInfo {
  */
 bool eal_init_once(const Config& cfg, EalInfo* info, std::string* error);
 
+/**
+ * R22: removes, from `parent` (DPDK's <runtime base>/dpdk, the parent of this process's runtime
+ * directory), the directories "dpsan-<pid>" that dpsan processes killed without WSPCleanup left
+ * (their telemetry socket), and their files. Called by eal_init_once after rte_eal_init; tests
+ * call it on a directory of their own. Any caller; several processes may sweep at once.
+ * Left alone: a directory of a PID that exists in this PID namespace (or exists but is not ours
+ * to signal), names not exactly "dpsan-" plus a PID without leading zero, symlinks, directories
+ * of another owner. A PID that was reused since its process died keeps its old directory.
+ * @return the number of directories removed; a directory whose removal fails stays as it was
+ *   or emptied of up to 64 files.
+ */
+int sweep_dead_runtime_dirs(const std::string& parent);
+
 }  // namespace dpsan::control

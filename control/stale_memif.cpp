@@ -46,6 +46,8 @@ bool bound_here(const std::string& path) {
  * Whether no process listens on the Unix socket at `path`. A socket bound in this namespace
  * (this process's own memif server included) is alive; one that is not may still be served
  * from another network namespace, so a connect decides: only a refusal says it is stale.
+ * Non-blocking, so that a live server with a full backlog (or a stopped one) answers EAGAIN
+ * and is kept, rather than holding this startup in connect.
  */
 bool nobody_listens(const std::string& path) {
   if (bound_here(path)) return false;
@@ -53,7 +55,7 @@ bool nobody_listens(const std::string& path) {
   if (path.size() >= sizeof un.sun_path) return false;
   un.sun_family = AF_UNIX;
   std::memcpy(un.sun_path, path.c_str(), path.size() + 1);
-  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return false;
   bool refused = connect(fd, reinterpret_cast<sockaddr*>(&un), sizeof un) != 0 && errno == ECONNREFUSED;
   close(fd);
@@ -65,12 +67,21 @@ bool nobody_listens(const std::string& path) {
 std::string remove_stale_memif_socket(const std::string& device) {
   std::map<std::string, std::string> kv;
   if (!memif_args(device, &kv)) return "";
-  if (kv.count("role") && kv["role"] != "server") return "";  // a client does not own the file
+  // A client does not own the file; DPDK's memif role is client unless role=server is given.
+  if (!kv.count("role") || kv["role"] != "server") return "";
   if (!kv.count("socket-abstract") || kv["socket-abstract"] != "no") return "";  // no file at all
   std::string path = kv.count("socket") ? kv["socket"] : kMemifDefaultSocket;
-  struct stat st{};
-  if (lstat(path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) return "";
-  if (!nobody_listens(path) || unlink(path.c_str()) != 0) return "";
+  struct stat before{}, now{};
+  if (lstat(path.c_str(), &before) != 0 || !S_ISSOCK(before.st_mode)) return "";
+  if (!nobody_listens(path)) return "";
+  // Another server on the same path (a configuration error, which must not become a silent one)
+  // can bind only once the stale file is gone, so it is another dpsan process removing it too.
+  // If that one removed it and bound its own since the first lstat, the inode differs: kept.
+  // Still open: its unlink and bind between this lstat and our unlink, and a server of another
+  // network namespace between its bind and its listen (refused above, and absent from our
+  // /proc/net/unix). Closing them needs a lock that every server takes; the memif driver has none.
+  if (lstat(path.c_str(), &now) != 0 || now.st_ino != before.st_ino || now.st_dev != before.st_dev) return "";
+  if (unlink(path.c_str()) != 0) return "";
   return path;
 }
 

@@ -242,29 +242,62 @@ TEST_F(SigKill, R20_RestartAfterAPeerWasKilledThenANewPeerWorks) {
 }
 
 /**
- * Files of the EAL file prefix "dpsan" in its runtime directory (/var/run/dpdk/dpsan as root)
- * and in every hugetlbfs mount ("dpsanmap_*"), space separated.
+ * Where DPDK 22.11 puts the runtime directory of the dpsan process `pid`: its file prefix is
+ * dpsan-<pid> (control/eal.cpp), under /var/run/dpdk as root, else $XDG_RUNTIME_DIR/dpdk or
+ * /tmp/dpdk, as the child (which inherits our environment) computes it.
  */
-static std::string dpdk_leftovers() {
-  namespace fs = std::filesystem;
-  std::string found;
+static std::filesystem::path runtime_dir_of(pid_t pid) {
   const char* xdg = std::getenv("XDG_RUNTIME_DIR");
-  fs::path run = getuid() == 0 ? fs::path("/var/run") : fs::path(xdg ? xdg : "/tmp");
+  std::filesystem::path base = getuid() == 0 ? "/var/run" : (xdg ? xdg : "/tmp");
+  return base / "dpdk" / ("dpsan-" + std::to_string(pid));
+}
+
+/** The names in `dir`, space separated ("" if it is empty or absent). */
+static std::string names_in(const std::filesystem::path& dir) {
+  std::string names;
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(run / "dpdk" / "dpsan", ec)) found += e.path().string() + " ";
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) names += e.path().filename().string() + " ";
+  return names;
+}
+
+/** The hugetlbfs mount points (/proc/mounts). */
+static std::vector<std::string> hugetlbfs_mounts() {
+  std::vector<std::string> dirs;
   std::ifstream mounts("/proc/mounts");
   std::string dev, dir, type, rest;
-  while (mounts >> dev >> dir >> type && std::getline(mounts, rest)) {
-    if (type != "hugetlbfs") continue;
-    for (const auto& e : fs::directory_iterator(dir, ec))
-      if (e.path().filename().string().rfind("dpsan", 0) == 0) found += e.path().string() + " ";
+  while (mounts >> dev >> dir >> type && std::getline(mounts, rest))
+    if (type == "hugetlbfs") dirs.push_back(dir);
+  return dirs;
+}
+
+/** Hugepage files of `pid`'s prefix in every hugetlbfs mount (DPDK: <mount>/<prefix>map_<n>). */
+static std::string hugepage_files_of(pid_t pid) {
+  const std::string prefix = "dpsan-" + std::to_string(pid) + "map_";
+  std::string found;
+  for (const std::string& m : hugetlbfs_mounts()) {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(m, ec))
+      if (e.path().filename().string().rfind(prefix, 0) == 0) found += e.path().string() + " ";
   }
   return found;
 }
 
+/** KiB of `pid`'s mappings backed by huge pages (/proc/PID/smaps, KernelPageSize above 4 kB). */
+static uint64_t huge_mapped_kib(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/smaps");
+  std::string line;
+  uint64_t size_kib = 0, total_kib = 0;
+  while (std::getline(f, line)) {
+    if (line.rfind("Size:", 0) == 0) size_kib = std::stoull(line.substr(5));
+    if (line.rfind("KernelPageSize:", 0) == 0 && std::stoull(line.substr(15)) > 4) total_kib += size_kib;
+  }
+  return total_kib;
+}
+
 // R22: a memif server killed without WSPCleanup leaves its socket file behind (with
-// socket-abstract=no the socket lives in the filesystem); the next server process on the same
-// configuration must still start, and serve a peer.
+// socket-abstract=no the socket lives in the filesystem) and its EAL runtime directory
+// (dpsan-<pid>, the telemetry socket); the next server process on the same configuration must
+// still start, remove both, and serve a peer.
 TEST(ProcessDeath, R22_AKilledMemifServerLeavesNothingThatStopsTheNextOne) {
   TempDir dir("r22");
   const std::string sock = dir.path() + "/memif.sock";
@@ -283,17 +316,44 @@ TEST(ProcessDeath, R22_AKilledMemifServerLeavesNothingThatStopsTheNextOne) {
   };
   Child first = listener("server-killed");
   ASSERT_TRUE(wait_for_stderr(&first, "listening on", Clock::now() + std::chrono::seconds(30))) << child_output(first);
+  const pid_t victim = first.pid;
+  const std::filesystem::path victim_run = runtime_dir_of(victim);
+  // While it runs: its runtime directory is where the checks below look (else they prove nothing).
+  ASSERT_TRUE(std::filesystem::is_directory(victim_run))
+      << "the live server's EAL runtime directory is not at " << victim_run << "\n" << child_output(first);
+  const uint64_t huge_kib = huge_mapped_kib(victim);
+  std::printf("victim pid %d: runtime directory %s holds [%s]; %llu KiB of hugepages mapped; hugetlbfs mounts:",
+              (int)victim, victim_run.c_str(), names_in(victim_run).c_str(), (unsigned long long)huge_kib);
+  for (const std::string& m : hugetlbfs_mounts()) std::printf(" %s", m.c_str());
+  std::printf("\n");
+  // With hugepages, --in-memory takes them from memfds: no file in any hugetlbfs mount.
+  EXPECT_EQ(hugepage_files_of(victim), "") << "hugepage files of the live server";
+
   kill_child(&first);  // SIGKILL: no WSPCleanup, no DPDK teardown
   struct stat st{};
   ASSERT_EQ(lstat(sock.c_str(), &st), 0) << "the scenario needs the killed server's socket file left behind";
-  // The EAL shares nothing between processes (--in-memory or --no-shconf, control/eal.cpp), so
-  // no process of the dpsan file prefix leaves a configuration, IPC socket or hugepage file.
-  EXPECT_EQ(dpdk_leftovers(), "") << "DPDK files a killed process could leave to the next one";
+  // The EAL shares nothing between processes (--in-memory or --no-shconf, control/eal.cpp): its
+  // runtime directory holds at most the telemetry socket (no config, IPC socket, fbarray or
+  // hugepage_info file), and no hugepage file of its prefix is left in any hugetlbfs mount.
+  // (Another dpsan process starting meanwhile may already have swept the directory.)
+  const std::string left = names_in(victim_run);
+  EXPECT_TRUE(left == "" || left == "dpdk_telemetry.v2 ") << "DPDK files a killed process left: " << left;
+  EXPECT_EQ(hugepage_files_of(victim), "") << "hugepage files a killed process left";
+  if (huge_kib == 0)
+    std::printf("the victim ran with --no-huge (no hugepage mapped): the hugepage-file check had nothing to "
+                "find on this run\n");
+  else
+    std::printf("the victim ran on hugepages: checked for %smap_* files in every hugetlbfs mount\n",
+                victim_run.filename().c_str());
 
   Child second = listener("server-next");
   ASSERT_TRUE(wait_for_stderr(&second, "listening on", Clock::now() + std::chrono::seconds(30)))
       << "the next server did not start after a killed one (R22)\n" << child_output(second);
   EXPECT_NE(child_output(second).find("removed the stale memif socket"), std::string::npos) << child_output(second);
+  // Its startup swept the dead server's runtime directory (control/eal.cpp), and kept its own.
+  EXPECT_FALSE(std::filesystem::exists(victim_run)) << "the killed server's runtime directory outlived the next startup: "
+                                                    << names_in(victim_run);
+  EXPECT_TRUE(std::filesystem::is_directory(runtime_dir_of(second.pid)));
   std::vector<std::string> cargv = {peer_path(), "--connect", "198.18.0.1:5450"};
   cargv.insert(cargv.end(), xfer.begin(), xfer.end());
   Child client = spawn("client", cargv, {"DPSAN_CONFIG=" + cfg_b}, dir.path());
