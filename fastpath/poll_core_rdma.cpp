@@ -15,8 +15,9 @@
  * before a byte is touched: the first write segment and a read request for the whole
  * operation, every write segment and every response frame again for its own bytes, so a
  * revocation stops an operation under way at once. A later write segment is taken only while
- * its region has a write under way (first segment in, last not yet). A refused access resets the connection with
- * reason kConnAborted: the initiator's operations fail with WSAECONNABORTED, and ours too.
+ * its region has a write under way (first segment in, last not yet). A refused access resets
+ * the connection with reason kConnAborted: the initiator's operations fail with
+ * WSAECONNABORTED, and ours too.
  */
 #include <cstring>
 
