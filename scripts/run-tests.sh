@@ -18,12 +18,9 @@ meson test -C build --print-errorlogs --num-processes 1 || status=1
 san_opts=(-Db_lundef=false -Doptimization=1 -Ddebug=false -Dcpp_args=-g1 -Dc_args=-g1)
 if [ "${DPSAN_SKIP_SANITIZERS:-0}" != 1 ]; then
   bash scripts/build.sh build-asan -Db_sanitize=address,undefined "${san_opts[@]}"
-  # Instrumented code is slower: twice the time limits.
-  # Every suite but perf-smoke (dpsan-perf's smoke runs, which spawn copies of itself and
-  # namespaces), not run under ASan yet. dpsan-soak skips its flat-resident-memory check under
-  # ASan, whose quarantine keeps freed memory by design.
-  meson test -C build-asan --setup asan --no-suite perf-smoke --print-errorlogs \
-    --num-processes 1 -t 2 || status=1
+  # Instrumented code is slower: twice the time limits. Every suite; dpsan-soak skips its
+  # flat-resident-memory check under ASan, whose quarantine keeps freed memory by design.
+  meson test -C build-asan --setup asan --print-errorlogs --num-processes 1 -t 2 || status=1
 
   # TSan: Debian's DPDK is not instrumented, so tests/tsan.supp and fastpath/tsan.h cover what
   # it hands over unseen. The tests with the most threads sharing state: the completion, ring
