@@ -79,6 +79,7 @@ class MemifSoak {
   std::mt19937_64 rng_{o_.seed};
   uint64_t plans_[4] = {};  // RDMA link ends per rdma_wire::Plan
   uint64_t target_notes_ = 0, target_closed_by_soak_ = 0;
+  uint64_t peer_resets_ = 0, peer_aborts_ = 0;  // how the peer saw the server's closes and cleanups
   bool instance_up_ = false;
   unsigned cycle_ = 0, rounds_ = 0;
   uint64_t msgs_ = 0, bytes_ = 0, ops_ = 0, faults_ = 0, retransmits_ = 0, peer_faults_ = 0;
@@ -195,7 +196,9 @@ void MemifSoak::check_peer(itest::Child& peer, unsigned n, bool last) {
   ops_ += itest::num(sum, "ops_completed") + itest::num(sum, "rdma_target_ops");
   peer_faults_ += itest::num(sum, "retransmits");
   target_notes_ += itest::num(sum, "rdma_notes_checked");
-  target_closed_by_soak_ += itest::num(sum, "rdma_closed_by_soak");
+  if (last) target_closed_by_soak_ += itest::num(sum, "rdma_closed_by_soak");
+  peer_resets_ += itest::num(sum, "rdma_soak_close_resets");
+  peer_aborts_ += itest::num(sum, "rdma_soak_close_aborts");
 }
 
 /**
@@ -258,7 +261,12 @@ void MemifSoak::round(itest::Acceptor& acc, itest::Acceptor& racc, unsigned n, b
   bytes_ += t.bytes_rx;
   ops_ += t.ops_completed;
   if (last && !stop_now()) park_and_cleanup(acc, racc);
+  auto cleaned_at = Clock::now();
   check_peer(peer, n, last);
+  if (last)
+    std::fprintf(stderr, "soak: round %u: the peer exited %.0f ms after the final cleanup (so far %llu resets, %llu "
+                 "dead-peer aborts seen by its links)\n", rounds_, since(cleaned_at) * 1000,
+                 (unsigned long long)peer_resets_, (unsigned long long)peer_aborts_);
   if (!last) check_server_counts("memif round " + std::to_string(rounds_) + ", after its connections closed");
 }
 
@@ -277,7 +285,8 @@ void MemifSoak::summary(const char* result) {
   std::printf("dpsan-soak result=%s mode=memif elapsed_s=%.0f connections=%u cycles=%u rounds=%u ops_completed=%llu "
               "msgs=%llu bytes=%llu rdma_ops=%llu rdma_bytes=%llu rdma_writes_checked_by_peer=%llu "
               "rdma_links=%llu graceful_closes=%llu server_abrupt_closes=%llu peer_abrupt_closes=%llu "
-              "parked_links=%llu peer_links_reset_by_cleanup=%llu aborted_at_cleanup=%llu "
+              "parked_links=%llu "
+              "peer_links_ended_by_cleanup=%llu peer_saw_resets=%llu peer_saw_aborts=%llu aborted_at_cleanup=%llu "
               "server_faults_injected=%llu server_retransmits=%llu peer_retransmits=%llu "
               "loss=%g duplicate=%g reorder=%g corrupt=%g rss_first_mib=%llu rss_max_mib=%llu violations=%llu seed=%llu",
               result, since(start_), o_.connections, cycle_, rounds_, (unsigned long long)(ops_ + c_.ops_completed),
@@ -286,6 +295,7 @@ void MemifSoak::summary(const char* result) {
               (unsigned long long)c_.connects, (unsigned long long)plans_[rdma_wire::kGraceful],
               (unsigned long long)plans_[rdma_wire::kServerAbrupt], (unsigned long long)plans_[rdma_wire::kTargetAbrupt],
               (unsigned long long)plans_[rdma_wire::kParked], (unsigned long long)target_closed_by_soak_,
+              (unsigned long long)peer_resets_, (unsigned long long)peer_aborts_,
               (unsigned long long)c_.aborted_at_cleanup, (unsigned long long)faults_,
               (unsigned long long)retransmits_, (unsigned long long)peer_faults_, o_.loss, o_.duplicate, o_.reorder,
               o_.corrupt, (unsigned long long)base_.rss_first_mib(), (unsigned long long)base_.rss_max_mib(),

@@ -83,6 +83,7 @@ struct TargetTotals {
   uint64_t links = 0, ended = 0, notes = 0, bytes = 0, ops = 0, closed_by_soak = 0, own_closes = 0;
   uint64_t violations = 0;
   std::string first;
+  uint64_t resets = 0, aborts = 0, eofs = 0;  // how the soak's closes and cleanups arrived
 };
 TargetTotals g_targets;
 std::atomic<uint64_t> g_target_double{0};
@@ -109,11 +110,14 @@ void print_summary(const Args& a, const char* role, const Outcome& o, const Engi
                 (unsigned long long)o.stats.drops_duplicate);
   if (a.rdma_links)
     std::printf(" rdma_links=%llu rdma_links_ended=%llu rdma_notes_checked=%llu rdma_bytes_checked=%llu "
-                "rdma_target_ops=%llu rdma_closed_by_soak=%llu rdma_own_closes=%llu rdma_double_completions=%llu",
+                "rdma_target_ops=%llu rdma_closed_by_soak=%llu rdma_own_closes=%llu rdma_double_completions=%llu "
+                "rdma_soak_close_resets=%llu rdma_soak_close_aborts=%llu rdma_soak_close_eofs=%llu",
                 (unsigned long long)g_targets.links, (unsigned long long)g_targets.ended,
                 (unsigned long long)g_targets.notes, (unsigned long long)g_targets.bytes,
                 (unsigned long long)g_targets.ops, (unsigned long long)g_targets.closed_by_soak,
-                (unsigned long long)g_targets.own_closes, (unsigned long long)g_target_double.load());
+                (unsigned long long)g_targets.own_closes, (unsigned long long)g_target_double.load(),
+                (unsigned long long)g_targets.resets, (unsigned long long)g_targets.aborts,
+                (unsigned long long)g_targets.eofs);
   if (!o.error.empty()) std::printf(" error=\"%s\"", o.error.c_str());
   std::printf("\n");
   std::fflush(stdout);
@@ -304,6 +308,7 @@ void Target::reap() {
       if (slot < 2 && state_ != kClosing) {  // the soak closed or cleaned up: survivor's receives end
         if (graceful_run) bad("the soak closed the connection before DONE");
         t_->closed_by_soak++;
+        (op.error == WSAECONNRESET ? t_->resets : op.error == 0 ? t_->eofs : t_->aborts)++;
         close_socket(false);
       }
       continue;
