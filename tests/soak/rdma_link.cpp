@@ -14,6 +14,12 @@ using rdma_wire::Ctl;
 constexpr uint32_t kMsg = rdma_wire::kMaxMsg;
 constexpr uint32_t kTxSlots = 2;
 
+/** What a post may be refused with once the peer has reset or closed the connection (R29). */
+bool closed_status(int err) {
+  return err == WSAECONNRESET || err == WSAECONNABORTED || err == WSAENOTCONN || err == WSAENETRESET ||
+         err == WSAEDISCON;
+}
+
 }  // namespace
 
 RdmaLink::RdmaLink(uint32_t rdma_max, Counters* totals)
@@ -53,6 +59,17 @@ std::string RdmaLink::adopt(const Spi& spi, SOCKET s, uint32_t conn, uint64_t se
   return "";
 }
 
+/**
+ * A post the provider refused. Once the target may have closed (its plan says it will, or
+ * DONE went), a refusal with a close/reset status is its close arriving: this end closes too.
+ * Anything else is a violation.
+ */
+void RdmaLink::refused(const Spi& spi, int err, const char* what) {
+  bool target_may_close = plan_ == rdma_wire::kTargetAbrupt || state_ == State::kEnding;
+  if (target_may_close && closed_status(err)) return close_socket(spi, "the target closed");
+  violation(where() + ": " + what + " refused with " + std::to_string(err));
+}
+
 bool RdmaLink::post_rx(const Spi& spi, uint32_t slot, Expect x) {
   Op& op = rx_[slot];
   op.arm(slot, kMsg);
@@ -66,7 +83,7 @@ bool RdmaLink::post_rx(const Spi& spi, uint32_t slot, Expect x) {
     return true;
   }
   op.refused();
-  violation(where() + ": WSPRecv refused with " + std::to_string(err));
+  refused(spi, err, "WSPRecv");
   return false;
 }
 
@@ -87,7 +104,7 @@ bool RdmaLink::post_ctl(const Spi& spi, const Ctl& c, const char* extra, uint32_
       return true;
     }
     op.refused();
-    violation(where() + ": WSPSend refused with " + std::to_string(err));
+    refused(spi, err, "WSPSend");
     return false;
   }
   violation(where() + ": no free send slot (the chain sends at most two control messages at once)");
@@ -110,7 +127,7 @@ bool RdmaLink::post_rdma(const Spi& spi, bool write) {
     return true;
   }
   op.refused();
-  violation(where() + ": " + (write ? "WSPRdmaWrite" : "WSPRdmaRead") + " refused with " + std::to_string(err));
+  refused(spi, err, write ? "WSPRdmaWrite" : "WSPRdmaRead");
   return false;
 }
 
@@ -134,7 +151,7 @@ void RdmaLink::reap_rx(const Spi& spi) {
     if (ok && n > 0 && state_ != State::kClosing) {
       on_ctl(spi, ctl_.get() + (kTxSlots + i) * kMsg, n);
       if (state_ == State::kRun || state_ == State::kWaitDesc) post_rx(spi, 0, base_expect());
-      continue;
+      continue;  // (a refused post may have closed the socket: the state says so)
     }
     if (state_ == State::kClosing || state_ == State::kDown) continue;
     // The target closed (end of stream, or a reset): right only if the plan lets it.
@@ -211,7 +228,7 @@ void RdmaLink::start_op(const Spi& spi) {
   itest::stream_fill(spec_, conn_, itest::Dir::kFromConnector, seq_, src_.get() + seq_ % 61);
   in_op_ = true;
   wrote_ = read_ok_ = noted_ = acked_ = false;
-  if (!post_rdma(spi, true)) return;
+  if (!post_rdma(spi, true) || state_ != State::kRun) return;
   Ctl note{};
   note.kind = rdma_wire::kNote;
   note.conn = conn_;

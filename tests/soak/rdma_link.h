@@ -57,6 +57,7 @@ class RdmaLink {
 
  private:
   Expect base_expect() const;
+  void refused(const Spi& spi, int err, const char* what);
   bool post_rx(const Spi& spi, uint32_t slot, Expect x);
   bool post_ctl(const Spi& spi, const rdma_wire::Ctl& c, const char* extra, uint32_t extra_len);
   bool post_rdma(const Spi& spi, bool write);

@@ -179,6 +179,7 @@ class Target {
   void reap();
   void close_socket(bool own);
   void bad(const std::string& what);
+  void refused(int e, const char* what);
   std::string where() const { return "rdma target (connection " + std::to_string(plan_.conn) + ")"; }
 
   const WSPPROC_TABLE& proc_;
@@ -211,8 +212,19 @@ bool Target::post_rx(int slot) {
     return true;
   }
   op.busy = false;
-  bad("WSPRecv refused with " + std::to_string(e));
+  refused(e, "WSPRecv");
   return false;
+}
+
+/** Once the soak may close (every plan but the graceful one), a post refused with a
+ *  close/reset status is that close arriving (R29): this end closes too. */
+void Target::refused(int e, const char* what) {
+  bool soak_may_close = state_ == kRun && plan_.plan != wire::kGraceful && plan_.plan != wire::kTargetAbrupt;
+  if (!soak_may_close || !close_status(static_cast<DWORD>(e)) || e == 0)
+    return bad(std::string(what) + " refused with " + std::to_string(e));
+  t_->closed_by_soak++;
+  (e == WSAECONNRESET ? t_->resets : t_->aborts)++;
+  close_socket(false);
 }
 
 void Target::send_ctl(const wire::Ctl& c, const char* extra, uint32_t extra_len) {
@@ -230,7 +242,7 @@ void Target::send_ctl(const wire::Ctl& c, const char* extra, uint32_t extra_len)
       return;
     }
     op.busy = false;
-    return bad("WSPSend refused with " + std::to_string(e));
+    return refused(e, "WSPSend");
   }
   bad("no free send slot (at most one ACK is due at a time)");
 }
@@ -314,7 +326,7 @@ void Target::reap() {
       continue;
     }
     on_ctl(ctl_.get() + slot * wire::kMaxMsg, n);
-    if (state_ == kRun || state_ == kWaitPlan) post_rx(slot);
+    if (state_ == kRun || state_ == kWaitPlan) post_rx(slot);  // a refusal may close: state says
   }
 }
 
