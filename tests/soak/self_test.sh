@@ -23,3 +23,4 @@ expect_violation leak "sockets_open" --duration 60 --connections 2 --cycle-min 2
 expect_violation double "completed 2 times" --duration 60 --connections 2 --self-test-double 300 --seed 5
 expect_violation status "completed with status 10054, expected success" --duration 60 --connections 2 --self-test-status 40 --seed 5
 expect_violation memif-double "completed 2 times" --mode memif --duration 60 --connections 1 --rounds-per-cycle 1 --max-size 4096 --self-test-double 30 --seed 5
+expect_violation memif-status "completed with status 10054, expected success" --mode memif --duration 60 --connections 1 --rounds-per-cycle 1 --max-size 4096 --self-test-status 30 --seed 5
