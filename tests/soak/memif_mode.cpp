@@ -81,7 +81,8 @@ class MemifSoak {
   uint64_t plans_[4] = {};  // RDMA link ends per rdma_wire::Plan
   uint64_t target_notes_ = 0, target_closed_by_soak_ = 0;
   uint64_t peer_resets_ = 0, peer_aborts_ = 0;
-  uint64_t held_rounds_ = 0;  // rounds whose server held buffers after its peer left (note_held_mbufs)  // how the peer saw the server's closes and cleanups
+  uint64_t held_rounds_ = 0;
+  uint64_t connect_retries_ = 0;  // the peers' connects tried again (refused or timed out)  // rounds whose server held buffers after its peer left (note_held_mbufs)  // how the peer saw the server's closes and cleanups
   bool instance_up_ = false;
   unsigned cycle_ = 0, rounds_ = 0;
   uint64_t msgs_ = 0, bytes_ = 0, ops_ = 0, faults_ = 0, retransmits_ = 0, peer_faults_ = 0;
@@ -190,7 +191,13 @@ void MemifSoak::note_held_mbufs() {
 }
 
 void MemifSoak::check_peer(itest::Child& peer, unsigned n, bool last) {
-  if (stop_now()) return itest::kill_child(&peer);  // the run stops at the first violation
+  if (stop_now()) {  // the run stops at the first violation; the peer's side of it is shown
+    itest::kill_child(&peer);
+    std::string out = itest::child_output(peer);
+    std::fprintf(stderr, "dpsan-soak: the peer of round %u said:\n%s\n", rounds_,
+                 out.substr(out.size() > 4000 ? out.size() - 4000 : 0).c_str());
+    return;
+  }
   itest::wait_child(&peer, Clock::now() + std::chrono::seconds(60));
   auto sum = itest::peer_summary(peer);
   std::string r = "round " + std::to_string(rounds_);
@@ -207,6 +214,7 @@ void MemifSoak::check_peer(itest::Child& peer, unsigned n, bool last) {
   bytes_ += itest::num(sum, "bytes_rx");
   ops_ += itest::num(sum, "ops_completed") + itest::num(sum, "rdma_target_ops");
   peer_faults_ += itest::num(sum, "retransmits");
+  connect_retries_ += itest::num(sum, "connect_retries") + itest::num(sum, "rdma_connect_retries");
   target_notes_ += itest::num(sum, "rdma_notes_checked");
   if (last) target_closed_by_soak_ += itest::num(sum, "rdma_closed_by_soak");
   peer_resets_ += itest::num(sum, "rdma_soak_close_resets");
@@ -257,6 +265,11 @@ void MemifSoak::round(itest::Acceptor& acc, itest::Acceptor& racc, unsigned n, b
     progress(false);
     if (!moved) usleep(50);
   }
+  // A connect the peer retried (its first try timed out under the faults) may still have been
+  // accepted here: more connections than asked for. Said, for the count check that follows.
+  if (acc.accepted().size() != n || racc.accepted().size() != n)
+    std::fprintf(stderr, "soak: round %u: %zu message connections and %zu RDMA links accepted for %u\n", rounds_,
+                 acc.accepted().size(), racc.accepted().size(), n);
   acc.accepted().clear();
   if (!engine.finished() || !(last || links_ended()))
     violation("round " + std::to_string(rounds_) + ": the exchange did not finish in 150 s");
@@ -305,7 +318,7 @@ void MemifSoak::summary(const char* result) {
               "rdma_links=%llu graceful_closes=%llu server_abrupt_closes=%llu peer_abrupt_closes=%llu "
               "parked_links=%llu "
               "peer_links_ended_by_cleanup=%llu peer_saw_resets=%llu peer_saw_aborts=%llu aborted_at_cleanup=%llu "
-              "rounds_with_mbufs_held_after_peer_left=%llu server_faults_injected=%llu server_retransmits=%llu peer_retransmits=%llu "
+              "rounds_with_mbufs_held_after_peer_left=%llu peer_connect_retries=%llu server_faults_injected=%llu server_retransmits=%llu peer_retransmits=%llu "
               "loss=%g duplicate=%g reorder=%g corrupt=%g rss_first_mib=%llu rss_max_mib=%llu violations=%llu seed=%llu",
               result, since(start_), o_.connections, cycle_, rounds_, (unsigned long long)(ops_ + c_.ops_completed),
               (unsigned long long)msgs_, (unsigned long long)bytes_, (unsigned long long)c_.rdma_ops,
@@ -314,7 +327,8 @@ void MemifSoak::summary(const char* result) {
               (unsigned long long)plans_[rdma_wire::kServerAbrupt], (unsigned long long)plans_[rdma_wire::kTargetAbrupt],
               (unsigned long long)plans_[rdma_wire::kParked], (unsigned long long)target_closed_by_soak_,
               (unsigned long long)peer_resets_, (unsigned long long)peer_aborts_,
-              (unsigned long long)c_.aborted_at_cleanup, (unsigned long long)held_rounds_, (unsigned long long)faults_,
+              (unsigned long long)c_.aborted_at_cleanup, (unsigned long long)held_rounds_,
+              (unsigned long long)connect_retries_, (unsigned long long)faults_,
               (unsigned long long)retransmits_, (unsigned long long)peer_faults_, o_.loss, o_.duplicate, o_.reorder,
               o_.corrupt, (unsigned long long)base_.rss_first_mib(), (unsigned long long)base_.rss_max_mib(),
               (unsigned long long)violation_count(), (unsigned long long)o_.seed);

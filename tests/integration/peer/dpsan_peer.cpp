@@ -84,6 +84,7 @@ struct TargetTotals {
   uint64_t violations = 0;
   std::string first;
   uint64_t resets = 0, aborts = 0, eofs = 0;  // how the soak's closes and cleanups arrived
+  unsigned connect_retries = 0;
 };
 TargetTotals g_targets;
 std::atomic<uint64_t> g_target_double{0};
@@ -111,13 +112,13 @@ void print_summary(const Args& a, const char* role, const Outcome& o, const Engi
   if (a.rdma_links)
     std::printf(" rdma_links=%llu rdma_links_ended=%llu rdma_notes_checked=%llu rdma_bytes_checked=%llu "
                 "rdma_target_ops=%llu rdma_closed_by_soak=%llu rdma_own_closes=%llu rdma_double_completions=%llu "
-                "rdma_soak_close_resets=%llu rdma_soak_close_aborts=%llu rdma_soak_close_eofs=%llu",
+                "rdma_soak_close_resets=%llu rdma_soak_close_aborts=%llu rdma_soak_close_eofs=%llu rdma_connect_retries=%u",
                 (unsigned long long)g_targets.links, (unsigned long long)g_targets.ended,
                 (unsigned long long)g_targets.notes, (unsigned long long)g_targets.bytes,
                 (unsigned long long)g_targets.ops, (unsigned long long)g_targets.closed_by_soak,
                 (unsigned long long)g_targets.own_closes, (unsigned long long)g_target_double.load(),
                 (unsigned long long)g_targets.resets, (unsigned long long)g_targets.aborts,
-                (unsigned long long)g_targets.eofs);
+                (unsigned long long)g_targets.eofs, g_targets.connect_retries);
   if (!o.error.empty()) std::printf(" error=\"%s\"", o.error.c_str());
   std::printf("\n");
   std::fflush(stdout);
@@ -470,6 +471,7 @@ int run(const Args& a) {
   }
   if (o.error.empty() && !timed_out && a.rdma) o.error = run_rdma(sw, engine, listening, connecting);
   if (dialer) o.connect_retries = dialer->retries();
+  if (rdialer) g_targets.connect_retries = rdialer->retries();
   dialer.reset();
   rdialer.reset();
   acceptor.close();
