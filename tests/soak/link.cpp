@@ -24,16 +24,6 @@ void* ext_fn(const WSPPROC_TABLE& proc, GUID id) {
   return fn;
 }
 
-const char* expect_name(Expect x) {
-  switch (x) {
-    case Expect::kSuccess: return "success";
-    case Expect::kClosed: return "success or a close/reset status";
-    case Expect::kCleanup: return "success or WSA_OPERATION_ABORTED";
-    case Expect::kAborted: return "WSA_OPERATION_ABORTED";
-  }
-  return "?";
-}
-
 }  // namespace
 
 std::string Spi::load() {

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "memif_mode.h"
+#include "op.h"
 #include "soak.h"
 
 int main(int argc, char** argv) {
@@ -42,9 +43,14 @@ int main(int argc, char** argv) {
                  "corrupt one byte of the N-th received message: the run must fail (checks the checks)");
   app.add_flag("--self-test-leak", o.self_test_leak,
                "leave one socket open before each cycle's count check: the run must fail");
+  app.add_option("--self-test-double", o.self_test_double,
+                 "deliver the N-th completion of a soak operation twice: the run must fail");
+  app.add_option("--self-test-status", o.self_test_status,
+                 "give the N-th completion WSAECONNRESET instead of its status: the run must fail");
   app.add_option("--rounds-per-cycle", m.rounds_per_cycle, "memif: peer processes per server cycle");
   app.add_option("--peer", m.peer_path, "memif: path of dpsan_peer (default: $DPSAN_PEER, else build/tests/integration/dpsan_peer)");
   CLI11_PARSE(app, argc, argv);
+  dpsan::soak::self_test_faults(o.self_test_double, o.self_test_status);
   if (mode == "memif") return dpsan::soak::run_memif(o, m);
   return dpsan::soak::run_soak(o);
 }

@@ -3,11 +3,15 @@
  * @file
  * The two-process soak over net_memif. This process is the memif server (198.18.0.1) and
  * accepts; each round a new dpsan_peer process (the memif client, 198.18.0.2, its own EAL and
- * its own WSPStartupEx/WSPCleanup) connects and exchanges checked message streams both ways
- * under the same faults on both sides. The server runs whole startup/cleanup cycles of
- * `rounds_per_cycle` rounds, and cleans up after its last client has exited. After each round
- * the server's counts must be back to their baseline; after each cleanup, its resident memory
- * must be flat.
+ * its own WSPStartupEx/WSPCleanup) connects `connections` message connections, which exchange
+ * checked streams both ways, and as many RDMA links (rdma_link.h, rdma_wire.h): this process
+ * writes RDMA payloads into the peer's region, the peer checks each one, this process reads
+ * each back and checks it. Each link of a round ends as planned at random: gracefully, by an
+ * abrupt close of either side with operations in flight, or - the last round of each server
+ * instance - parked in flight into the server's final WSPCleanup while the peer still runs
+ * (R12, R15, R19). The same faults run on both sides. After each round the server's counts
+ * must be back to their baseline; at each startup they must equal the first startup's; after
+ * each cleanup, its resident memory must be flat.
  */
 #pragma once
 

@@ -48,8 +48,21 @@ struct Op {
 };
 static_assert(offsetof(Op, ov) == 0);
 
-/** Routes MiniSwitch::on_complete to the accounting above. Call once, before startup. */
-void install_completion_hook();
+/**
+ * Routes MiniSwitch::on_complete to the accounting above. Call once, before startup.
+ * `others` takes every completion that is not a soak Op (the memif mode's message engine has
+ * its own accounting); without it such a completion is a violation.
+ */
+void install_completion_hook(void (*others)(LPWSAOVERLAPPED, DWORD) = nullptr);
+
+/** What `x` allows, for violation texts. */
+const char* expect_name(Expect x);
+
+/**
+ * Self-tests of the checks: the double_at-th completion seen is delivered twice, and the
+ * status_at-th arrives as WSAECONNRESET instead of its real status (0: off). Before startup.
+ */
+void self_test_faults(uint64_t double_at, uint64_t status_at);
 
 /** Completions seen by the hook, in total (any thread). */
 uint64_t completions_seen();

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # dpsan-soak must be able to fail. With one received byte corrupted on purpose it must exit 1
-# and name the damage; with a socket left open it must exit 1 and name the count.
+# and name the damage; with a socket left open it must exit 1 and name the count; with one
+# completion delivered twice (R35) or with a wrong status (R25, R29), it must name that; and the
+# memif mode's RDMA links (their own completion path beside the message engine's) too.
 # Usage: self_test.sh path/to/dpsan-soak
 set -u
 expect_violation() {  # NAME PATTERN ARGS...
@@ -18,3 +20,7 @@ expect_violation() {  # NAME PATTERN ARGS...
 soak=$1
 expect_violation corrupt "damaged" --duration 60 --connections 2 --self-test-corrupt 200 --seed 5
 expect_violation leak "sockets_open" --duration 60 --connections 2 --cycle-min 2 --cycle-max 2 --self-test-leak --seed 5
+expect_violation double "completed 2 times" --duration 60 --connections 2 --self-test-double 300 --seed 5
+expect_violation status "completed with status 10054, expected success" --duration 60 --connections 2 --self-test-status 40 --seed 5
+expect_violation memif-double "completed 2 times" --mode memif --duration 60 --connections 1 --rounds-per-cycle 1 --max-size 4096 --self-test-double 30 --seed 5
+expect_violation memif-status "completed with status 10054, expected success" --mode memif --duration 60 --connections 1 --rounds-per-cycle 1 --max-size 4096 --self-test-status 30 --seed 5

@@ -30,6 +30,8 @@ struct Options {
   uint64_t rss_tolerance_mib = 48;
   uint64_t self_test_corrupt = 0;            // corrupt the n-th message received (0: off)
   bool self_test_leak = false;               // leave one socket open in each cycle
+  uint64_t self_test_double = 0;             // deliver the n-th completion twice (0: off)
+  uint64_t self_test_status = 0;             // the n-th completion gets WSAECONNRESET (0: off)
 };
 
 /** Runs the soak; prints the progress line each second and the summary. @return the exit code. */
