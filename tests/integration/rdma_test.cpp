@@ -101,6 +101,7 @@ struct Ends {
   HANDLE hlocal = nullptr, hback = nullptr;
   alignas(8) char desc[64] = {};
   DWORD desc_len = sizeof desc;
+  bool up = false;  ///< started: tear_down() owes a final cleanup
 };
 
 /**
@@ -113,6 +114,7 @@ struct Ends {
                                     const char* srv_ip = "127.0.0.1") {
   int rc = startup_with(s.sw, config);
   if (rc != 0) return ::testing::AssertionFailure() << "startup: " << rc;
+  s.up = true;
   std::string why = s.sw.connect_pair(port, &s.cli, &s.srv, ip(srv_ip), ip(cli_ip));
   if (!why.empty()) return ::testing::AssertionFailure() << why;
   s.x = load(s.sw);
@@ -205,6 +207,8 @@ void many_in_flight(Ends& s, int timeout_s) {
 }
 
 void tear_down(Ends& s) {
+  if (!s.up) return;
+  s.up = false;
   int e = 0;
   s.sw.proc().lpWSPCloseSocket(s.cli, &e);
   s.sw.proc().lpWSPCloseSocket(s.srv, &e);
@@ -291,6 +295,12 @@ TEST_P(Rdma, R42_WriteAndReadEverySizeAtUnalignedOffsets) {
   unsigned long seed = c.faults ? fault_seed() : 0;
   int timeout_s = c.faults ? 60 : two_ports ? 30 : 20;
   Ends s;
+  // A failed step returns at once: the instance must still go, or the next case would start
+  // on top of it (a non-final startup keeps this one's ports).
+  struct Down {
+    Ends& s;
+    ~Down() { tear_down(s); }
+  } down{s};
   ASSERT_TRUE(two_ports ? bring_up(s, c.port, config_of(c, seed), "198.18.0.1", "198.18.0.2")
                         : bring_up(s, c.port, config_of(c, seed)))
       << "seed " << seed;
@@ -308,7 +318,6 @@ TEST_P(Rdma, R42_WriteAndReadEverySizeAtUnalignedOffsets) {
     EXPECT_GT(st.drops_bad_packet, 0u) << "no corrupted frame was caught";
   }
   EXPECT_EQ(st.rdma_denied, 0u) << "an RDMA check refused a frame (seed " << seed << ")";
-  tear_down(s);
 }
 
 INSTANTIATE_TEST_SUITE_P(Wires, Rdma,
