@@ -23,7 +23,7 @@
 using dpsan::perf::MiniSwitch;
 using dpsan::test::ext_fn;
 using dpsan::test::ip;
-using dpsan::test::kPoll;
+using dpsan::test::post_rdma;
 using dpsan::test::post_recv_then_send;
 using dpsan::test::start_and_connect;
 using dpsan::test::startup_with;
@@ -108,23 +108,16 @@ void write_and_read(Pair& p, End& a, End& b, size_t n, uint32_t seed) {
   SCOPED_TRACE("RDMA of " + std::to_string(n));
   fill(a.out.get() + 5, n, seed);
   std::memset(b.region.get(), 0, n + 16);
-  WSAOVERLAPPED ov{};
-  ov.hEvent = kPoll;
+  WSAOVERLAPPED ov;
   WSABUFEX wb{static_cast<ULONG>(n), a.out.get() + 5, a.hout};
-  DWORD got = 0;
-  int e = 0;
-  ASSERT_EQ(p.write(a.s, &wb, 1, b.desc, b.desc_len, 3, &got, 0, &ov, nullptr, nullptr, &e), SOCKET_ERROR);
-  ASSERT_EQ(e, WSA_IO_PENDING);
+  ASSERT_NO_FATAL_FAILURE(post_rdma(p.write, a.s, wb, b.desc, b.desc_len, 3, ov));
   ASSERT_TRUE(wait(ov, 30));
   ASSERT_EQ(std::memcmp(b.region.get() + 3, a.out.get() + 5, n), 0) << "write: bytes differ";
   // The region changes under the read's feet no more: read it back into `in`.
   fill(b.region.get() + 3, n, seed + 1);
   std::memset(a.in.get(), 0, n + 16);
-  ov = WSAOVERLAPPED{};
-  ov.hEvent = kPoll;
   WSABUFEX rb{static_cast<ULONG>(n), a.in.get() + 2, a.hin};
-  ASSERT_EQ(p.read(a.s, &rb, 1, b.desc, b.desc_len, 3, &got, 0, &ov, nullptr, nullptr, &e), SOCKET_ERROR);
-  ASSERT_EQ(e, WSA_IO_PENDING);
+  ASSERT_NO_FATAL_FAILURE(post_rdma(p.read, a.s, rb, b.desc, b.desc_len, 3, ov));
   ASSERT_TRUE(wait(ov, 30));
   ASSERT_EQ(std::memcmp(a.in.get() + 2, b.region.get() + 3, n), 0) << "read: bytes differ";
 }

@@ -100,6 +100,21 @@ inline void post_recv_then_send(perf::MiniSwitch& sw, SOCKET rx, WSABUF& rb, WSA
 }
 
 /**
+ * An RDMA write or read (`fn`: WSPRdmaWrite or WSPRdmaRead, one signature) of `b` from `s` at
+ * `offset` in the region `desc` names, overlapped and polled for (`ov` is reset). A fatal
+ * failure unless it is pending.
+ */
+inline void post_rdma(LPFN_WSPRDMAWRITE fn, SOCKET s, WSABUFEX b, char* desc, DWORD desc_len,
+                      DWORD offset, WSAOVERLAPPED& ov) {
+  ov = WSAOVERLAPPED{};
+  ov.hEvent = kPoll;
+  DWORD got = 0;
+  int e = 0;
+  ASSERT_EQ(fn(s, &b, 1, desc, desc_len, offset, &got, 0, &ov, nullptr, nullptr, &e), SOCKET_ERROR);
+  ASSERT_EQ(e, WSA_IO_PENDING);
+}
+
+/**
  * The seed of a fault-injection run: DPSAN_FAULT_SEED if set, else one from the clock. Printed,
  * so that a failing run can be replayed.
  */
