@@ -17,27 +17,22 @@
  * shared files, and then runs the benchmarks. Without an EAL, (b) and (c) report an error and
  * (a) still runs.
  */
-#include <pthread.h>
-#include <sched.h>
-
 #include <cstdio>
-#include <string>
 
 #include <benchmark/benchmark.h>
-#include <rte_eal.h>
 #include <rte_errno.h>
 
 #include "fastpath/completion.h"
 #include "fastpath/descriptor.h"
 #include "fastpath/ring.h"
+#include "micro_eal.h"
 #include "micro_main.h"
 
 namespace {
 
 using namespace dpsan::fastpath;
+using dpsan::micro::eal_ready;
 
-bool g_eal_ok = false;
-std::string g_eal_error;
 constexpr unsigned kMpRtsScDeq = RING_F_MP_RTS_ENQ | RING_F_SC_DEQ;
 constexpr unsigned kBurst = 32;  // the poll loop's dequeue burst
 
@@ -63,10 +58,7 @@ void BM_OvRound(benchmark::State& state) {
 BENCHMARK(BM_OvRound);
 
 void BM_RequestRing(benchmark::State& state) {
-  if (!g_eal_ok) {
-    state.SkipWithError(("no EAL: " + g_eal_error).c_str());
-    return;
-  }
+  if (!eal_ready(state)) return;
   const auto batch = static_cast<unsigned>(state.range(0));
   PtrRing<Request> ring;
   if (!ring.create("bench_req_ring", 1024, kMpRtsScDeq)) {
@@ -89,10 +81,7 @@ void BM_RequestRing(benchmark::State& state) {
 BENCHMARK(BM_RequestRing)->ArgName("batch")->Arg(1)->Arg(kBurst);
 
 void BM_NotifyRing(benchmark::State& state) {
-  if (!g_eal_ok) {
-    state.SkipWithError(("no EAL: " + g_eal_error).c_str());
-    return;
-  }
+  if (!eal_ready(state)) return;
   const auto batch = static_cast<unsigned>(state.range(0));
   ElemRing<NotifyRecord> ring;
   if (!ring.create("bench_notify_ring", 1024, kMpRtsScDeq)) {
@@ -123,26 +112,10 @@ BENCHMARK(BM_NotifyRing)->ArgName("batch")->Arg(1)->Arg(kBurst);
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-
-  // No hugepages, no PCI, no shared files (DPDK 22.11 refuses --in-memory with --no-huge, so
-  // --no-shconf stands in for it). "-l 0" pins this thread to CPU 0: the affinity is put back
-  // afterwards so that the benchmarks run where the caller let them.
-  const char* eal_args[] = {"bench",           "--no-huge",       "-m",
-                            "256",             "--no-shconf",     "--file-prefix=dpsan_bench",
-                            "--no-pci",        "--no-telemetry",  "--log-level=lib.*:error",
-                            "-l",              "0"};
-  cpu_set_t cpus;
-  pthread_getaffinity_np(pthread_self(), sizeof cpus, &cpus);
-  int eal_argc = static_cast<int>(sizeof eal_args / sizeof eal_args[0]);
-  if (rte_eal_init(eal_argc, const_cast<char**>(eal_args)) < 0) {
-    g_eal_error = std::string("rte_eal_init failed: ") + rte_strerror(rte_errno);
-    std::fprintf(stderr, "%s; the ring benchmarks will report an error\n", g_eal_error.c_str());
-  } else {
-    g_eal_ok = true;
-  }
-  pthread_setaffinity_np(pthread_self(), sizeof cpus, &cpus);
-
+  if (!dpsan::micro::eal_start("dpsan_bench"))
+    std::fprintf(stderr, "%s; the ring benchmarks will report an error\n",
+                 dpsan::micro::g_eal.error.c_str());
   int rc = dpsan::micro::run_benchmarks();
-  if (g_eal_ok) rte_eal_cleanup();
+  dpsan::micro::eal_stop();
   return rc;
 }

@@ -12,19 +12,17 @@
  *  - BM_RegisterHitMapped: registering a range the cache holds, mapped: a lookup.
  * Own main: brings the EAL up without hugepages (IOVA as VA).
  */
-#include <pthread.h>
 #include <sys/mman.h>
 
 #include <cstdio>
 #include <string>
 
-#include <rte_eal.h>
-#include <rte_errno.h>
 #include <rte_mbuf.h>
 
 #include "fastpath/dma_map.h"
 #include "fastpath/port/port.h"
 #include "fastpath/reg_cache.h"
+#include "micro_eal.h"
 #include "micro_main.h"
 
 namespace {
@@ -33,8 +31,6 @@ using dpsan::fastpath::DmaMap;
 using dpsan::fastpath::RegCache;
 using dpsan::fastpath::kPageRead;
 
-bool g_eal_ok = false;
-std::string g_eal_error;
 rte_mempool* g_pool = nullptr;
 dpsan::fastpath::Port* g_port = nullptr;
 
@@ -52,10 +48,7 @@ char* area() {
 
 /** The EAL, a net_ring port whose device is mapped, and the memory. */
 bool ready(benchmark::State& state) {
-  if (!g_eal_ok) {
-    state.SkipWithError(("no EAL: " + g_eal_error).c_str());
-    return false;
-  }
+  if (!dpsan::micro::eal_ready(state)) return false;
   if (g_port == nullptr) {
     g_pool = rte_pktmbuf_pool_create("dma_bench", 1023, 0, 0, 2048 + RTE_PKTMBUF_HEADROOM, SOCKET_ID_ANY);
     std::string err;
@@ -144,26 +137,14 @@ BENCHMARK(BM_RegisterHitMapped)->SIZES;
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  const char* eal_args[] = {"bench",          "--no-huge",      "-m",
-                            "256",            "--no-shconf",    "--file-prefix=dpsan_dma_bench",
-                            "--no-pci",       "--no-telemetry", "--log-level=lib.*:error",
-                            "-l",             "0"};
-  cpu_set_t cpus;
-  pthread_getaffinity_np(pthread_self(), sizeof cpus, &cpus);
-  int eal_argc = static_cast<int>(sizeof eal_args / sizeof eal_args[0]);
-  if (rte_eal_init(eal_argc, const_cast<char**>(eal_args)) < 0) {
-    g_eal_error = std::string("rte_eal_init failed: ") + rte_strerror(rte_errno);
-    std::fprintf(stderr, "%s; the benchmarks will report an error\n", g_eal_error.c_str());
-  } else {
-    g_eal_ok = true;
-  }
-  pthread_setaffinity_np(pthread_self(), sizeof cpus, &cpus);  // the EAL pinned this thread
+  if (!dpsan::micro::eal_start("dpsan_dma_bench"))
+    std::fprintf(stderr, "%s; the benchmarks will report an error\n", dpsan::micro::g_eal.error.c_str());
   int rc = dpsan::micro::run_benchmarks();
   if (g_port) {
     g_port->close();
     delete g_port;
   }
   if (g_pool) rte_mempool_free(g_pool);
-  if (g_eal_ok) rte_eal_cleanup();
+  dpsan::micro::eal_stop();
   return rc;
 }

@@ -15,16 +15,15 @@
  */
 #include <arpa/inet.h>
 #include <cstdio>
-#include <pthread.h>
 #include <string>
 
 #include <benchmark/benchmark.h>
-#include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_mbuf.h>
 
 #include "fastpath/port/uring_port.h"
 #include "fastpath/wire/codec.h"
+#include "micro_eal.h"
 #include "micro_main.h"
 
 namespace {
@@ -144,17 +143,10 @@ BENCHMARK(BM_UringRoundTrip)->ArgNames({"gro"})->Arg(0)->Arg(1)->UseRealTime();
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  const char* eal_args[] = {"bench",          "--no-huge",      "-m",
-                            "256",            "--no-shconf",    "--file-prefix=dpsan_bench_uring",
-                            "--no-pci",       "--no-telemetry", "--log-level=lib.*:error",
-                            "-l",             "0"};
-  cpu_set_t cpus;
-  pthread_getaffinity_np(pthread_self(), sizeof cpus, &cpus);
-  if (rte_eal_init(static_cast<int>(sizeof eal_args / sizeof eal_args[0]), const_cast<char**>(eal_args)) < 0) {
-    std::fprintf(stderr, "rte_eal_init failed: %s\n", rte_strerror(rte_errno));
+  if (!dpsan::micro::eal_start("dpsan_bench_uring")) {
+    std::fprintf(stderr, "%s\n", dpsan::micro::g_eal.error.c_str());
     return 1;
   }
-  pthread_setaffinity_np(pthread_self(), sizeof cpus, &cpus);
   g_pool = rte_pktmbuf_pool_create("bench_uring", 8191, 256, 0, 9216 + RTE_PKTMBUF_HEADROOM, SOCKET_ID_ANY);
   if (g_pool == nullptr) {
     std::fprintf(stderr, "no packet pool: %s\n", rte_strerror(rte_errno));
@@ -169,6 +161,6 @@ int main(int argc, char** argv) {
   }
   int rc = dpsan::micro::run_benchmarks();
   rte_mempool_free(g_pool);
-  rte_eal_cleanup();
+  dpsan::micro::eal_stop();
   return rc;
 }

@@ -8,24 +8,20 @@
  * The break-even N is the threshold above which an external-buffer send could pay
  * (README "Limits and choices"). Own main: brings the EAL up without hugepages.
  */
-#include <pthread.h>
 
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
 
-#include <rte_eal.h>
-#include <rte_errno.h>
 #include <rte_mbuf.h>
 
 #include "fastpath/wire/codec.h"
+#include "micro_eal.h"
 #include "micro_main.h"
 
 namespace {
 
-bool g_eal_ok = false;
-std::string g_eal_error;
 rte_mempool* g_pool = nullptr;
 
 void noop_free(void*, void*) {}
@@ -37,10 +33,7 @@ std::vector<char>& user_memory() {
 }
 
 bool ready(benchmark::State& state) {
-  if (!g_eal_ok) {
-    state.SkipWithError(("no EAL: " + g_eal_error).c_str());
-    return false;
-  }
+  if (!dpsan::micro::eal_ready(state)) return false;
   if (g_pool == nullptr) {
     g_pool = rte_pktmbuf_pool_create("zc_bench", 4095, 0, 0, 9216 + RTE_PKTMBUF_HEADROOM, SOCKET_ID_ANY);
     if (g_pool == nullptr) {
@@ -105,22 +98,10 @@ BENCHMARK(BM_FrameExtAttach)->ArgName("payload")->Arg(256)->Arg(512)->Arg(1024)-
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  const char* eal_args[] = {"bench",          "--no-huge",      "-m",
-                            "256",            "--no-shconf",    "--file-prefix=dpsan_zc_bench",
-                            "--no-pci",       "--no-telemetry", "--log-level=lib.*:error",
-                            "-l",             "0"};
-  cpu_set_t cpus;
-  pthread_getaffinity_np(pthread_self(), sizeof cpus, &cpus);
-  int eal_argc = static_cast<int>(sizeof eal_args / sizeof eal_args[0]);
-  if (rte_eal_init(eal_argc, const_cast<char**>(eal_args)) < 0) {
-    g_eal_error = std::string("rte_eal_init failed: ") + rte_strerror(rte_errno);
-    std::fprintf(stderr, "%s; the benchmarks will report an error\n", g_eal_error.c_str());
-  } else {
-    g_eal_ok = true;
-  }
-  pthread_setaffinity_np(pthread_self(), sizeof cpus, &cpus);
+  if (!dpsan::micro::eal_start("dpsan_zc_bench"))
+    std::fprintf(stderr, "%s; the benchmarks will report an error\n", dpsan::micro::g_eal.error.c_str());
   int rc = dpsan::micro::run_benchmarks();
   if (g_pool) rte_mempool_free(g_pool);
-  if (g_eal_ok) rte_eal_cleanup();
+  dpsan::micro::eal_stop();
   return rc;
 }

@@ -47,8 +47,10 @@ void install_stats_hook(const std::shared_ptr<Samples>& samples) {
 
 constexpr int kOps = 8;
 
-// Given: a connection with kOps upcall-mode receives pending on the accepted socket.
-void setup(Conn* k, uint64_t* in_flight_before) {
+// Given: startup, a connection with kOps upcall-mode receives pending on the accepted socket
+// (*in_flight_before: ops_in_flight then), and the stats hook sampling into `samples`.
+void setup(Conn* k, uint64_t* in_flight_before, const std::shared_ptr<Samples>& samples) {
+  ASSERT_EQ(sw().startup(), 0);
   ASSERT_TRUE(make_conn(k));
   Region ra;
   ASSERT_TRUE(make_region(k->a(), kOps * 4096, &ra));
@@ -60,70 +62,59 @@ void setup(Conn* k, uint64_t* in_flight_before) {
   ASSERT_GE(st.ops_in_flight, uint64_t{kOps})
       << "ops_in_flight does not count the " << kOps << " pending receives";
   *in_flight_before = st.ops_in_flight;
+  install_stats_hook(samples);
+}
+
+// Expect: kOps abort upcalls (`during`: what delivered them), each of which saw ops_in_flight
+// already below its value `before` the abort.
+void check_samples(Samples& samples, uint64_t before, const char* during) {
+  std::lock_guard<std::mutex> lk(samples.m);
+  ASSERT_EQ(samples.v.size(), size_t{kOps}) << "abort upcalls delivered " << during;
+  for (size_t i = 0; i < samples.v.size(); ++i) {
+    const Sample& s = samples.v[i];
+    ASSERT_TRUE(s.answered) << "SIO_DPSAN_GET_STATS did not return within 2 s inside an abort "
+                               "upcall "
+                            << during << " (a provider lock held across the upcall? spec 3.3)";
+    // The stats ioctl is the suite's only window on R13; dpsan_stats.h documents WSAEFAULT and
+    // WSANOTINITIALISED (no instance) as its only errors.
+    ASSERT_EQ(s.rc, 0) << "SIO_DPSAN_GET_STATS inside an abort upcall " << during
+                       << " failed with " << wsa_name(s.err) << ", so R13 cannot be observed";
+    // Each op is released before its own abort is signalled, and nothing new is taken
+    // meanwhile, so by the (i+1)-th abort upcall at least i+1 ops are back in the pool.
+    EXPECT_LE(s.in_flight + i + 1, before)
+        << "abort upcall #" << i << " saw ops_in_flight " << s.in_flight << ", expected at most "
+        << before - (i + 1) << " (" << before << " before the abort): an aborted op's resources "
+        << "were not released before its abort was signalled (R13)";
+  }
 }
 
 }  // namespace
 
 TEST(Conformance, R13_ResourcesReleasedBeforeAbortSignalled_Close) {
   Session ses;
-  ASSERT_EQ(sw().startup(), 0);
   Conn k;
   uint64_t before = 0;
-  ASSERT_NO_FATAL_FAILURE(setup(&k, &before));
   auto samples = std::make_shared<Samples>();
-  install_stats_hook(samples);
+  ASSERT_NO_FATAL_FAILURE(setup(&k, &before, samples));
 
   // When: the socket is closed with the receives pending.
   EXPECT_TRUE(close_socket(k.a()));
   sw().set_complete_hook(nullptr);
 
-  // Expect: each abort upcall saw ops_in_flight already below its value before the close.
-  std::lock_guard<std::mutex> lk(samples->m);
-  ASSERT_EQ(samples->v.size(), size_t{kOps}) << "abort upcalls delivered by WSPCloseSocket";
-  for (size_t i = 0; i < samples->v.size(); ++i) {
-    const Sample& s = samples->v[i];
-    ASSERT_TRUE(s.answered) << "SIO_DPSAN_GET_STATS did not return within 2 s inside the abort "
-                               "upcall (a provider lock held across the upcall? spec 3.3)";
-    ASSERT_EQ(s.rc, 0) << "SIO_DPSAN_GET_STATS inside the abort upcall: " << wsa_name(s.err);
-    // Each op is released before its own abort is signalled, and nothing new is taken
-    // meanwhile, so by the (i+1)-th abort upcall at least i+1 ops are back in the pool.
-    EXPECT_LE(s.in_flight + i + 1, before)
-        << "abort upcall #" << i << " saw ops_in_flight " << s.in_flight << ", expected at most "
-        << before - (i + 1) << " (" << before << " before the abort): an aborted op's resources "
-        << "were not released before its abort was signalled (R13)";
-  }
+  ASSERT_NO_FATAL_FAILURE(check_samples(*samples, before, "by WSPCloseSocket"));
   EXPECT_EQ(sw().cleanup(), 0);
 }
 
 TEST(Conformance, R13_ResourcesReleasedBeforeAbortSignalled_FinalCleanup) {
   Session ses;
-  ASSERT_EQ(sw().startup(), 0);
   Conn k;
   uint64_t before = 0;
-  ASSERT_NO_FATAL_FAILURE(setup(&k, &before));
   auto samples = std::make_shared<Samples>();
-  install_stats_hook(samples);
+  ASSERT_NO_FATAL_FAILURE(setup(&k, &before, samples));
 
   // When: the final cleanup with the receives pending.
   EXPECT_EQ(sw().cleanup(), 0);
   sw().set_complete_hook(nullptr);
 
-  std::lock_guard<std::mutex> lk(samples->m);
-  ASSERT_EQ(samples->v.size(), size_t{kOps});
-  for (size_t i = 0; i < samples->v.size(); ++i) {
-    const Sample& s = samples->v[i];
-    ASSERT_TRUE(s.answered) << "SIO_DPSAN_GET_STATS did not return within 2 s inside the abort "
-                               "upcall during the final cleanup (lock held across the upcall?)";
-    // The stats ioctl is the suite's only window on R13; dpsan_stats.h documents WSAEFAULT and
-    // WSANOTINITIALISED (no instance) as its only errors.
-    ASSERT_EQ(s.rc, 0) << "SIO_DPSAN_GET_STATS inside an abort upcall of the final cleanup "
-                          "failed with " << wsa_name(s.err)
-                       << ", so R13 cannot be observed for the final cleanup";
-    // Each op is released before its own abort is signalled, and nothing new is taken
-    // meanwhile, so by the (i+1)-th abort upcall at least i+1 ops are back in the pool.
-    EXPECT_LE(s.in_flight + i + 1, before)
-        << "abort upcall #" << i << " saw ops_in_flight " << s.in_flight << ", expected at most "
-        << before - (i + 1) << " (" << before << " before the abort): an aborted op's resources "
-        << "were not released before its abort was signalled (R13)";
-  }
+  check_samples(*samples, before, "by the final cleanup");
 }

@@ -17,12 +17,19 @@ bool ended_as_abort(const OvResult& r) {
                    r.err == WSAECONNABORTED);
 }
 
-/** Queue writes and reads big enough to be in flight; return their overlappeds. */
-void post_many(Conn& k, Region& local, RdmaRegion& remote, std::vector<WSAOVERLAPPED*>* ovs) {
+/**
+ * Startup, a connection k, and from k.c() writes and reads of kBig bytes into a region of k.a(),
+ * big enough to be in flight; their overlappeds. The caller holds the Session.
+ */
+void rdma_in_flight(Conn* k, std::vector<WSAOVERLAPPED*>* ovs) {
+  RdmaRegion remote;
+  ASSERT_TRUE(rdma_setup(k, kBig, &remote));
+  Region local;
+  ASSERT_TRUE(make_region(k->c(), kBig, &local));
   for (int i = 0; i < 6; i++) {
     WSAOVERLAPPED* ov = sw().new_ov(i % 2 ? Mode::Upcall : Mode::Poll);
-    if (i < 4) ASSERT_TRUE(write_pending(k.ext, k.c(), local, 0, kBig, remote, 0, ov));
-    else ASSERT_TRUE(read_pending(k.ext, k.c(), local, 0, kBig, remote, 0, ov));
+    if (i < 4) ASSERT_TRUE(write_pending(k->ext, k->c(), local, 0, kBig, remote, 0, ov));
+    else ASSERT_TRUE(read_pending(k->ext, k->c(), local, 0, kBig, remote, 0, ov));
     ovs->push_back(ov);
   }
 }
@@ -75,15 +82,9 @@ TEST(Conformance, R18_FinalCleanupRevokesRdmaRegistrations) {
 
 TEST(Conformance, R31_CloseAbortsRdmaInFlight) {
   Session ses;
-  ASSERT_EQ(sw().startup(), 0);
   Conn k;
-  ASSERT_TRUE(make_conn(&k));
-  Region local;
-  ASSERT_TRUE(make_region(k.c(), kBig, &local));
-  RdmaRegion remote;
-  ASSERT_TRUE(make_rdma_region(k.ext, k.a(), kBig, &remote));
   std::vector<WSAOVERLAPPED*> ovs;
-  ASSERT_NO_FATAL_FAILURE(post_many(k, local, remote, &ovs));
+  ASSERT_NO_FATAL_FAILURE(rdma_in_flight(&k, &ovs));
   auto t0 = Clock::now();
   ASSERT_TRUE(close_socket(k.c()));
   unsigned aborted = 0;
@@ -106,15 +107,9 @@ TEST(Conformance, R31_CloseAbortsRdmaInFlight) {
 
 TEST(Conformance, R31_FinalCleanupAbortsRdmaInFlight) {
   Session ses;
-  ASSERT_EQ(sw().startup(), 0);
   Conn k;
-  ASSERT_TRUE(make_conn(&k));
-  Region local;
-  ASSERT_TRUE(make_region(k.c(), kBig, &local));
-  RdmaRegion remote;
-  ASSERT_TRUE(make_rdma_region(k.ext, k.a(), kBig, &remote));
   std::vector<WSAOVERLAPPED*> ovs;
-  ASSERT_NO_FATAL_FAILURE(post_many(k, local, remote, &ovs));
+  ASSERT_NO_FATAL_FAILURE(rdma_in_flight(&k, &ovs));
   ASSERT_EQ(sw().cleanup(), 0);
   unsigned aborted = 0;
   for (WSAOVERLAPPED* ov : ovs) {

@@ -42,11 +42,7 @@ TEST(Conformance, R62_RemoteWriteIntoReadOnlyRegionFails) {
   ASSERT_TRUE(make_region(k.c(), 65536, &local));
   ASSERT_TRUE(make_region(k.a(), 64, &inbox));
   // Reading it is allowed.
-  WSAOVERLAPPED* rd = sw().new_ov(Mode::Poll);
-  ASSERT_TRUE(read_pending(k.ext, k.c(), local, 0, 65536, ro, 0, rd));
-  OvResult r;
-  ASSERT_TRUE(wait_result(k.c(), rd, &r));
-  ASSERT_TRUE(r.ok) << wsa_name(r.err);
+  ASSERT_TRUE(read_completes(k.ext, k.c(), local, 0, 65536, ro, 0));
   EXPECT_TRUE(all_bytes(local.buf, 65536, 0x5a));
   // Writing is not: even one byte.
   WSAOVERLAPPED* trecv = sw().new_ov(Mode::Upcall);
@@ -72,11 +68,7 @@ TEST(Conformance, R62_RemoteReadOfWriteOnlyRegionFails) {
   ASSERT_TRUE(make_region(k.c(), 65536, &local, MEM_READWRITE, 0x33));
   ASSERT_TRUE(make_region(k.a(), 64, &inbox));
   // Writing it is allowed.
-  WSAOVERLAPPED* wr = sw().new_ov(Mode::Poll);
-  ASSERT_TRUE(write_pending(k.ext, k.c(), local, 0, 1000, wo, 10, wr));
-  OvResult r;
-  ASSERT_TRUE(wait_result(k.c(), wr, &r));
-  ASSERT_TRUE(r.ok) << wsa_name(r.err);
+  ASSERT_TRUE(write_completes(k.ext, k.c(), local, 0, 1000, wo, 10));
   EXPECT_TRUE(all_bytes(wo.buf + 10, 1000, 0x33));
   // Reading is not: nothing comes back into the local buffer.
   std::memset(local.buf, 0x44, 65536);
@@ -116,11 +108,7 @@ TEST(Conformance, R64_DescriptorOfAnotherConnectionIsRefused) {
   // A itself still works with it.
   Region localA;
   ASSERT_TRUE(make_region(k.c(), 4096, &localA, MEM_READWRITE, 0x0f));
-  WSAOVERLAPPED* ok = sw().new_ov(Mode::Poll);
-  ASSERT_TRUE(write_pending(k.ext, k.c(), localA, 0, 4096, onA, 100, ok));
-  OvResult r;
-  ASSERT_TRUE(wait_result(k.c(), ok, &r));
-  EXPECT_TRUE(r.ok) << wsa_name(r.err);
+  EXPECT_TRUE(write_completes(k.ext, k.c(), localA, 0, 4096, onA, 100));
   EXPECT_TRUE(all_bytes(onA.buf + 100, 4096, 0x0f));
   EXPECT_EQ(sw().cleanup(), 0);
 }

@@ -81,6 +81,36 @@ inline ::testing::AssertionResult read_pending(const Ext& ext, SOCKET s, const R
   return ::testing::AssertionFailure() << "WSPRdmaRead returned " << rc << " " << wsa_name(err);
 }
 
+/**
+ * A poll-mode WSPRdmaWrite (`write`) or WSPRdmaRead, as rdma_write / rdma_read, waited for
+ * (kWait): success if it was pending and then completed without error.
+ */
+inline ::testing::AssertionResult rdma_completes(bool write, const Ext& ext, SOCKET s,
+                                                 const Region& local, size_t loff, size_t len,
+                                                 const RdmaRegion& remote, DWORD roff) {
+  WSAOVERLAPPED* ov = sw().new_ov(Mode::Poll);
+  ::testing::AssertionResult posted = write
+                                          ? write_pending(ext, s, local, loff, len, remote, roff, ov)
+                                          : read_pending(ext, s, local, loff, len, remote, roff, ov);
+  if (!posted) return posted;
+  OvResult r;
+  if (::testing::AssertionResult waited = wait_result(s, ov, &r); !waited) return waited;
+  if (!r.ok)
+    return ::testing::AssertionFailure()
+           << (write ? "WSPRdmaWrite" : "WSPRdmaRead") << " completed with " << wsa_name(r.err);
+  return ::testing::AssertionSuccess();
+}
+inline ::testing::AssertionResult write_completes(const Ext& ext, SOCKET s, const Region& local,
+                                                  size_t loff, size_t len,
+                                                  const RdmaRegion& remote, DWORD roff) {
+  return rdma_completes(true, ext, s, local, loff, len, remote, roff);
+}
+inline ::testing::AssertionResult read_completes(const Ext& ext, SOCKET s, const Region& local,
+                                                 size_t loff, size_t len, const RdmaRegion& remote,
+                                                 DWORD roff) {
+  return rdma_completes(false, ext, s, local, loff, len, remote, roff);
+}
+
 /** Every byte of [p, p + n) equals `v`. */
 inline bool all_bytes(const char* p, size_t n, char v) {
   for (size_t i = 0; i < n; i++)

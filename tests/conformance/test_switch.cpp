@@ -1063,6 +1063,16 @@ AssertionResult recv_pending(SOCKET s, char* buf, ULONG len, WSAOVERLAPPED* ov) 
   return AssertionSuccess();
 }
 
+AssertionResult recvs_pending(SOCKET s, const Region& r, int n, std::vector<WSAOVERLAPPED*>* ovs) {
+  for (int i = 0; i < n; ++i) {
+    WSAOVERLAPPED* ov = sw().new_ov(i % 2 ? Mode::Poll : Mode::Upcall);
+    if (AssertionResult posted = recv_pending(s, r.buf + i * 4096, 4096, ov); !posted)
+      return posted << " (receive #" << i << ")";
+    ovs->push_back(ov);
+  }
+  return AssertionSuccess();
+}
+
 AssertionResult send_pending(SOCKET s, char* buf, ULONG len, WSAOVERLAPPED* ov) {
   int err = 0;
   int rc = post_send(s, buf, len, ov, &err);

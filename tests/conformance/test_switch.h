@@ -391,6 +391,10 @@ struct Conn {
   SOCKET ah() const { return p.a.h; }
 };
 ::testing::AssertionResult make_conn(Conn* out);
+/** `n` receives of 4 KiB pending on `s`, into pages 0..n-1 of `r` (registered on `s`),
+ *  alternately in upcall and poll mode (upcall first); their overlappeds appended in order. */
+::testing::AssertionResult recvs_pending(SOCKET s, const Region& r, int n,
+                                         std::vector<WSAOVERLAPPED*>* ovs);
 
 /** An operation a test left pending, to be checked after a close or the final cleanup. */
 struct PendingOp {

@@ -13,9 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <memory>
-#include <unistd.h>
 #include <vector>
 
 #include <dpsan/dpsan_stats.h>
@@ -32,31 +30,21 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+using dpsan::test::fault_seed;
+using dpsan::test::ip;
+using dpsan::test::startup_with;
 using dpsan::test::stats;
 
 /** Start the provider on `ports` (TOML [[port]] tables) under 5/2/5/1 % faults. */
 void start_with_faults(MiniSwitch& sw, const std::string& ports, unsigned long seed) {
-  std::string path = "/tmp/dpsan-fault-" + std::to_string(getpid()) + ".toml";
-  {
-    std::ofstream f(path);
-    // Generous timeouts: this test is about delivery, and a shared CI machine can starve the
-    // poll core for seconds; the dead-peer bound has tests of its own.
-    f << "[fastpath]\nconnect_timeout_ms = 20000\npeer_timeout_ms = 60000\n"
-      << (getenv("NOFAULT") ? "[fault]\nseed = " : "[fault]\nloss = 0.05\nduplicate = 0.02\nreorder = 0.05\ncorrupt = 0.01\nseed = ") << seed
-      << "\n" << ports;
-  }
-  setenv("DPSAN_CONFIG", path.c_str(), 1);
-  ASSERT_EQ(sw.startup(), 0);
-  unlink(path.c_str());
-  unsetenv("DPSAN_CONFIG");
-}
-
-unsigned long pick_seed() {
-  const char* env = std::getenv("DPSAN_FAULT_SEED");
-  unsigned long seed = env ? std::strtoul(env, nullptr, 10)
-                           : static_cast<unsigned long>(Clock::now().time_since_epoch().count() % 1000000);
-  std::printf("fault seed %lu (DPSAN_FAULT_SEED=%lu replays it)\n", seed, seed);
-  return seed;
+  // Generous timeouts: this test is about delivery, and a shared CI machine can starve the
+  // poll core for seconds; the dead-peer bound has tests of its own.
+  std::string config =
+      std::string("[fastpath]\nconnect_timeout_ms = 20000\npeer_timeout_ms = 60000\n") +
+      (getenv("NOFAULT") ? "[fault]\nseed = "
+                         : "[fault]\nloss = 0.05\nduplicate = 0.02\nreorder = 0.05\ncorrupt = 0.01\nseed = ") +
+      std::to_string(seed) + "\n" + ports;
+  ASSERT_EQ(startup_with(sw, config), 0);
 }
 
 /** Connect `n` pairs (client bound to client_ip, server on server_ip) and register buffers. */
@@ -120,7 +108,7 @@ uint32_t wide_mixed_size(unsigned p, unsigned seq) {
 }  // namespace
 
 TEST(Fault, R40_EveryMessageOnceIntactInOrderUnderLossDupReorderCorruption) {
-  unsigned long seed = pick_seed();
+  unsigned long seed = fault_seed();
   MiniSwitch sw;
   start_with_faults(sw, "[[port]]\ndevice = \"loopback\"\nipv4 = \"127.0.0.1/32\"\n", seed);
   std::vector<std::unique_ptr<TrafficPair>> pairs;
@@ -134,17 +122,14 @@ TEST(Fault, R40_EveryMessageOnceIntactInOrderUnderLossDupReorderCorruption) {
 // Issue 3's scale: 100 connections, 200,000 messages of 1 B to 1 MiB, across two ports of a
 // net_ring pair (so ARP, routing by source address and both ports' queues are in the path).
 TEST(Fault, R40_100Connections200000MessagesUpTo1MiBOverRingPair) {
-  unsigned long seed = pick_seed();
+  unsigned long seed = fault_seed();
   MiniSwitch sw;
   start_with_faults(sw,
                     "[[port]]\ndevice = \"ringpair:flt:0\"\nipv4 = \"198.18.0.1/24\"\n"
                     "[[port]]\ndevice = \"ringpair:flt:1\"\nipv4 = \"198.18.0.2/24\"\n",
                     seed);
   std::vector<std::unique_ptr<TrafficPair>> pairs;
-  in_addr a{}, b{};
-  inet_pton(AF_INET, "198.18.0.1", &a);
-  inet_pton(AF_INET, "198.18.0.2", &b);
-  make_pairs(sw, 100, 4, 1u << 20, b.s_addr, a.s_addr, &pairs);
+  make_pairs(sw, 100, 4, 1u << 20, ip("198.18.0.2"), ip("198.18.0.1"), &pairs);
   auto t0 = Clock::now();
   TrafficResult r = run_traffic(sw, pairs, 2000, wide_mixed_size, std::chrono::seconds(240));
   double secs = std::chrono::duration<double>(Clock::now() - t0).count();

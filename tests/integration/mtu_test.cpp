@@ -11,12 +11,9 @@
  */
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <chrono>
 #include <cstring>
 #include <memory>
 #include <string>
-#include <unistd.h>
 
 #include <dpsan/dpsan_stats.h>
 
@@ -26,9 +23,12 @@
 using dpsan::perf::MiniSwitch;
 using dpsan::test::ext_fn;
 using dpsan::test::ip;
+using dpsan::test::post_rdma;
+using dpsan::test::post_recv_then_send;
+using dpsan::test::start_and_connect;
 using dpsan::test::startup_with;
 using dpsan::test::stats;
-using Clock = std::chrono::steady_clock;
+using dpsan::test::wait_done;
 
 namespace {
 
@@ -37,12 +37,6 @@ constexpr size_t kBuf = kMiB + 64;
 // Payload of a 1500-byte MTU frame (wire::kMssConservative): a 1 MiB message needs this many
 // frames at least when one end is at MTU 1500.
 constexpr uint64_t kFramesPerMiBAt1500 = kMiB / 1416;
-WSAEVENT kPoll = reinterpret_cast<WSAEVENT>(uintptr_t{1});
-
-bool done(WSAOVERLAPPED& ov) {
-  return std::atomic_ref<ULONG_PTR>(ov.Internal).load(std::memory_order_acquire) !=
-         WSS_OPERATION_IN_PROGRESS;
-}
 
 /** One end of the connection: a socket, its registered buffers and its RDMA region. */
 struct End {
@@ -76,8 +70,7 @@ std::string register_end(Pair& p, End& e) {
 /** Start on `config` (empty: the embedded default), connect, register. "" on success. */
 std::string bring_up(Pair& p, uint16_t port, const std::string& config, const char* cli_ip,
                      const char* srv_ip) {
-  if (int rc = startup_with(p.sw, config); rc != 0) return "startup: " + std::to_string(rc);
-  std::string why = p.sw.connect_pair(port, &p.cli.s, &p.srv.s, ip(srv_ip), ip(cli_ip));
+  std::string why = start_and_connect(p.sw, config, port, &p.cli.s, &p.srv.s, cli_ip, srv_ip);
   if (!why.empty()) return why;
   p.write = reinterpret_cast<LPFN_WSPRDMAWRITE>(ext_fn(p.sw, WSAID_RDMAWRITE));
   p.read = reinterpret_cast<LPFN_WSPRDMAREAD>(ext_fn(p.sw, WSAID_RDMAREAD));
@@ -91,11 +84,7 @@ void fill(char* p, size_t n, uint32_t seed) {
 }
 
 ::testing::AssertionResult wait(WSAOVERLAPPED& ov, int seconds) {
-  auto end = Clock::now() + std::chrono::seconds(seconds);
-  while (!done(ov)) {
-    if (Clock::now() > end) return ::testing::AssertionFailure() << "did not complete";
-    usleep(50);
-  }
+  if (!wait_done(ov, seconds * 1000)) return ::testing::AssertionFailure() << "did not complete";
   if (ov.OffsetHigh != 0) return ::testing::AssertionFailure() << "error " << ov.OffsetHigh;
   return ::testing::AssertionSuccess();
 }
@@ -105,15 +94,9 @@ void send_msg(Pair& p, End& a, End& b, size_t n, uint32_t seed) {
   SCOPED_TRACE("send of " + std::to_string(n));
   fill(a.out.get() + 1, n, seed);
   std::memset(b.in.get(), 0, n + 16);
-  WSAOVERLAPPED rov{}, sov{};
-  rov.hEvent = sov.hEvent = kPoll;
+  WSAOVERLAPPED rov, sov;
   WSABUF rb{static_cast<ULONG>(n + 16), b.in.get()}, sb{static_cast<ULONG>(n), a.out.get() + 1};
-  DWORD flags = 0, got = 0;
-  int e = 0;
-  ASSERT_EQ(p.sw.proc().lpWSPRecv(b.s, &rb, 1, &got, &flags, &rov, nullptr, nullptr, &e), SOCKET_ERROR);
-  ASSERT_EQ(e, WSA_IO_PENDING);
-  ASSERT_EQ(p.sw.proc().lpWSPSend(a.s, &sb, 1, &got, 0, &sov, nullptr, nullptr, &e), SOCKET_ERROR);
-  ASSERT_EQ(e, WSA_IO_PENDING);
+  ASSERT_NO_FATAL_FAILURE(post_recv_then_send(p.sw, b.s, rb, rov, a.s, sb, sov));
   ASSERT_TRUE(wait(sov, 30));
   ASSERT_TRUE(wait(rov, 30));
   ASSERT_EQ(rov.InternalHigh, n);
@@ -125,23 +108,16 @@ void write_and_read(Pair& p, End& a, End& b, size_t n, uint32_t seed) {
   SCOPED_TRACE("RDMA of " + std::to_string(n));
   fill(a.out.get() + 5, n, seed);
   std::memset(b.region.get(), 0, n + 16);
-  WSAOVERLAPPED ov{};
-  ov.hEvent = kPoll;
+  WSAOVERLAPPED ov;
   WSABUFEX wb{static_cast<ULONG>(n), a.out.get() + 5, a.hout};
-  DWORD got = 0;
-  int e = 0;
-  ASSERT_EQ(p.write(a.s, &wb, 1, b.desc, b.desc_len, 3, &got, 0, &ov, nullptr, nullptr, &e), SOCKET_ERROR);
-  ASSERT_EQ(e, WSA_IO_PENDING);
+  ASSERT_NO_FATAL_FAILURE(post_rdma(p.write, a.s, wb, b.desc, b.desc_len, 3, ov));
   ASSERT_TRUE(wait(ov, 30));
   ASSERT_EQ(std::memcmp(b.region.get() + 3, a.out.get() + 5, n), 0) << "write: bytes differ";
   // The region changes under the read's feet no more: read it back into `in`.
   fill(b.region.get() + 3, n, seed + 1);
   std::memset(a.in.get(), 0, n + 16);
-  ov = WSAOVERLAPPED{};
-  ov.hEvent = kPoll;
   WSABUFEX rb{static_cast<ULONG>(n), a.in.get() + 2, a.hin};
-  ASSERT_EQ(p.read(a.s, &rb, 1, b.desc, b.desc_len, 3, &got, 0, &ov, nullptr, nullptr, &e), SOCKET_ERROR);
-  ASSERT_EQ(e, WSA_IO_PENDING);
+  ASSERT_NO_FATAL_FAILURE(post_rdma(p.read, a.s, rb, b.desc, b.desc_len, 3, ov));
   ASSERT_TRUE(wait(ov, 30));
   ASSERT_EQ(std::memcmp(a.in.get() + 2, b.region.get() + 3, n), 0) << "read: bytes differ";
 }

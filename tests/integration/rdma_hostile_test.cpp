@@ -48,8 +48,11 @@ using dpsan::perf::MiniSwitch;
 using dpsan::test::after_ms;
 using dpsan::test::ext_fn;
 using dpsan::test::ip;
+using dpsan::test::kPoll;
+using dpsan::test::ov_done;
 using dpsan::test::RawPeer;
 using dpsan::test::RxFrame;
+using dpsan::test::wait_done;
 namespace fp = dpsan::fastpath;
 namespace wire = dpsan::fastpath::wire;
 using Bytes = std::vector<uint8_t>;
@@ -60,7 +63,6 @@ constexpr size_t kRegion = 65536;
 // Generous: every wait ends as soon as its event happens, so a long bound costs nothing on a
 // quiet machine and keeps a loaded 2-CPU one from failing a test that would have passed.
 constexpr int kWaitMs = 10000;
-WSAEVENT kPoll = reinterpret_cast<WSAEVENT>(uintptr_t{1});
 uint16_t g_port = 43000;
 
 // The target's port; no side 1 is configured, so the test owns that end of the wire. The
@@ -71,20 +73,6 @@ constexpr const char* kConfig =
 constexpr const char* kTargetIp = "198.18.0.1";
 constexpr const char* kPeerIp = "198.18.0.2";
 constexpr uint8_t kPeerMac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0xfe};
-
-bool ov_done(WSAOVERLAPPED& ov) {
-  return std::atomic_ref<ULONG_PTR>(ov.Internal).load(std::memory_order_acquire) !=
-         WSS_OPERATION_IN_PROGRESS;
-}
-
-bool wait_done(WSAOVERLAPPED& ov, int ms) {
-  auto end = after_ms(ms);
-  while (!ov_done(ov)) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    usleep(50);
-  }
-  return true;
-}
 
 /** The raw peer's packet buffers: one pool for the process (the EAL outlives every instance). */
 rte_mempool* peer_pool() {

@@ -10,11 +10,8 @@
  */
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -28,9 +25,11 @@
 
 using dpsan::perf::MiniSwitch;
 using dpsan::test::ext_fn;
-using dpsan::test::ip;
-using dpsan::test::startup_with;
+using dpsan::test::fault_seed;
+using dpsan::test::kPoll;
+using dpsan::test::start_and_connect;
 using dpsan::test::stats;
+using dpsan::test::wait_done;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -38,21 +37,6 @@ namespace {
 constexpr size_t kMax = 16u << 20;  // SO_MAX_RDMA_SIZE
 constexpr size_t kPad = 256;        // room for offsets and guard bytes
 constexpr char kGuard = static_cast<char>(0xEE);
-WSAEVENT kPoll = reinterpret_cast<WSAEVENT>(uintptr_t{1});
-
-bool done(WSAOVERLAPPED& ov) {
-  return std::atomic_ref<ULONG_PTR>(ov.Internal).load(std::memory_order_acquire) !=
-         WSS_OPERATION_IN_PROGRESS;
-}
-
-bool wait(WSAOVERLAPPED& ov, int seconds) {
-  auto end = Clock::now() + std::chrono::seconds(seconds);
-  while (!done(ov)) {
-    if (Clock::now() > end) return false;
-    usleep(50);
-  }
-  return true;
-}
 
 uint8_t byte_of(uint32_t seed, size_t i) {
   uint64_t x = (seed + 1) * 0x9E3779B97F4A7C15ull + i * 0xBF58476D1CE4E5B9ull;
@@ -112,10 +96,8 @@ struct Ends {
 ::testing::AssertionResult bring_up(Ends& s, uint16_t port, const std::string& config = "",
                                     const char* cli_ip = "127.0.0.1",
                                     const char* srv_ip = "127.0.0.1") {
-  int rc = startup_with(s.sw, config);
-  if (rc != 0) return ::testing::AssertionFailure() << "startup: " << rc;
-  s.up = true;
-  std::string why = s.sw.connect_pair(port, &s.cli, &s.srv, ip(srv_ip), ip(cli_ip));
+  std::string why = start_and_connect(s.sw, config, port, &s.cli, &s.srv, cli_ip, srv_ip);
+  s.up = why.rfind("startup:", 0) != 0;  // started, even if the connection then failed
   if (!why.empty()) return ::testing::AssertionFailure() << why;
   s.x = load(s.sw);
   if (!s.x.reg_rdma || !s.x.write || !s.x.read) return ::testing::AssertionFailure() << "no RDMA";
@@ -161,14 +143,14 @@ void every_size(Ends& s, int timeout_s) {
     fill(s.local.get() + loff, n, seed);
     WSAOVERLAPPED ov;
     ASSERT_EQ(post(s, true, s.local.get() + loff, s.hlocal, n, roff, &ov), 0);
-    ASSERT_TRUE(wait(ov, timeout_s)) << "write did not complete";
+    ASSERT_TRUE(wait_done(ov, timeout_s * 1000)) << "write did not complete";
     ASSERT_EQ(ov.OffsetHigh, 0u) << "write failed";
     EXPECT_EQ(ov.InternalHigh, n);
     size_t bad = first_bad(s.remote.get() + roff, n, seed);
     ASSERT_EQ(bad, SIZE_MAX) << "write: byte " << bad << " differs";
     ASSERT_TRUE(guards_ok(s.remote.get(), kMax + kPad, roff, n)) << "write touched bytes outside";
     ASSERT_EQ(post(s, false, s.back.get() + boff, s.hback, n, roff, &ov), 0);
-    ASSERT_TRUE(wait(ov, timeout_s)) << "read did not complete";
+    ASSERT_TRUE(wait_done(ov, timeout_s * 1000)) << "read did not complete";
     ASSERT_EQ(ov.OffsetHigh, 0u) << "read failed";
     EXPECT_EQ(ov.InternalHigh, n);
     bad = first_bad(s.back.get() + boff, n, seed);
@@ -192,7 +174,7 @@ void many_in_flight(Ends& s, int timeout_s) {
                    static_cast<DWORD>(k * kSlice + 3), &ovs[k]), 0);
   }
   for (unsigned k = 0; k < kOps; k++) {
-    ASSERT_TRUE(wait(ovs[k], timeout_s));
+    ASSERT_TRUE(wait_done(ovs[k], timeout_s * 1000));
     ASSERT_EQ(ovs[k].OffsetHigh, 0u) << "write " << k;
     ASSERT_EQ(first_bad(s.remote.get() + k * kSlice + 3, lens[k], 5000 + k), SIZE_MAX) << "write " << k;
   }
@@ -200,7 +182,7 @@ void many_in_flight(Ends& s, int timeout_s) {
     ASSERT_EQ(post(s, false, s.back.get() + k * kSlice + 2, s.hback, lens[k],
                    static_cast<DWORD>(k * kSlice + 3), &ovs[k]), 0);
   for (unsigned k = 0; k < kOps; k++) {
-    ASSERT_TRUE(wait(ovs[k], timeout_s));
+    ASSERT_TRUE(wait_done(ovs[k], timeout_s * 1000));
     ASSERT_EQ(ovs[k].OffsetHigh, 0u) << "read " << k;
     ASSERT_EQ(first_bad(s.back.get() + k * kSlice + 2, lens[k], 5000 + k), SIZE_MAX) << "read " << k;
   }
@@ -229,15 +211,6 @@ std::string case_name(const ::testing::TestParamInfo<Case>& info) {
   static const char* const kWire[] = {"Loopback", "NetRingPair", "NetMemifPair"};
   return std::string(kWire[static_cast<int>(info.param.wire)]) +
          (info.param.faults ? "UnderLossDupReorderCorruption" : "");
-}
-
-/** DPSAN_FAULT_SEED if set, else one from the clock; printed so that a failing run can be replayed. */
-unsigned long fault_seed() {
-  const char* env = std::getenv("DPSAN_FAULT_SEED");
-  unsigned long seed = env ? std::strtoul(env, nullptr, 10)
-                           : static_cast<unsigned long>(Clock::now().time_since_epoch().count() % 1000000);
-  std::printf("fault seed %lu (DPSAN_FAULT_SEED=%lu replays it)\n", seed, seed);
-  return seed;
 }
 
 /**

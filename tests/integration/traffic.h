@@ -11,7 +11,6 @@
  */
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -20,6 +19,7 @@
 #include <vector>
 
 #include "mini_switch.h"
+#include "provider_calls.h"
 
 namespace dpsan::test {
 
@@ -27,11 +27,6 @@ using SizeFn = uint32_t (*)(unsigned pair, unsigned seq);
 
 inline uint8_t msg_byte(unsigned p, unsigned seq, uint32_t i) {
   return static_cast<uint8_t>(p * 31 + seq * 17 + i * 13);
-}
-
-inline bool ov_done(WSAOVERLAPPED& ov) {
-  return std::atomic_ref<ULONG_PTR>(ov.Internal).load(std::memory_order_acquire) !=
-         WSS_OPERATION_IN_PROGRESS;
 }
 
 struct TrafficPair {
@@ -59,7 +54,6 @@ struct TrafficResult {
 inline TrafficResult run_traffic(perf::MiniSwitch& sw,
                                  std::vector<std::unique_ptr<TrafficPair>>& pairs,
                                  unsigned messages, SizeFn size, std::chrono::seconds timeout) {
-  static WSAEVENT const kPoll = reinterpret_cast<WSAEVENT>(uintptr_t{1});
   TrafficResult res;
   auto start = std::chrono::steady_clock::now();
   auto deadline = start + timeout, next_report = start + std::chrono::seconds(5);

@@ -18,13 +18,10 @@
  */
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <unistd.h>
@@ -38,8 +35,11 @@
 
 using dpsan::perf::MiniSwitch;
 using dpsan::test::ext_fn;
-using dpsan::test::ip;
-using dpsan::test::startup_with;
+using dpsan::test::kPoll;
+using dpsan::test::ov_done;
+using dpsan::test::post_recv_then_send;
+using dpsan::test::post_rdma;
+using dpsan::test::start_and_connect;
 using dpsan::test::stats;
 using Clock = std::chrono::steady_clock;
 
@@ -47,12 +47,6 @@ namespace {
 
 constexpr size_t kBuf = 4u << 20;
 constexpr DWORD kAborted = 995;  // WSA_OPERATION_ABORTED
-WSAEVENT kPoll = reinterpret_cast<WSAEVENT>(uintptr_t{1});
-
-bool done(WSAOVERLAPPED& ov) {
-  return std::atomic_ref<ULONG_PTR>(ov.Internal).load(std::memory_order_acquire) !=
-         WSS_OPERATION_IN_PROGRESS;
-}
 
 /** A connected pair with registered memory: the client sends and writes into the server. */
 struct Ends {
@@ -85,9 +79,7 @@ constexpr const char* kZc = "[fastpath]\nzerocopy_min = 1024\n";
 /** Start (with `config` as DPSAN_CONFIG unless empty) and connect. Empty string: success. */
 std::string bring_up(Ends& s, uint16_t port, const std::string& config, const char* cli_ip,
                      const char* srv_ip) {
-  int rc = startup_with(s.sw, config);
-  if (rc != 0) return "startup: " + std::to_string(rc);
-  std::string why = s.sw.connect_pair(port, &s.cli, &s.srv, ip(srv_ip), ip(cli_ip));
+  std::string why = start_and_connect(s.sw, config, port, &s.cli, &s.srv, cli_ip, srv_ip);
   if (!why.empty()) return why;
   auto reg = reinterpret_cast<LPFN_WSPREGISTERMEMORY>(ext_fn(s.sw, WSAID_REGISTERMEMORY));
   auto reg_rdma = reinterpret_cast<LPFN_WSPREGISTERRDMAMEMORY>(ext_fn(s.sw, WSAID_REGISTERRDMAMEMORY));
@@ -115,7 +107,7 @@ void fill(char* p, size_t n, uint32_t seed) {
  */
 ::testing::AssertionResult wait_checked(Ends& s, WSAOVERLAPPED& ov, int seconds) {
   auto end = Clock::now() + std::chrono::seconds(seconds);
-  while (!done(ov)) {
+  while (!ov_done(ov)) {
     uint64_t w = stats(s.sw).zerocopy_waiting;
     if (w > s.max_waiting) s.max_waiting = w;
     if (Clock::now() > end) return ::testing::AssertionFailure() << "did not complete";
@@ -131,15 +123,9 @@ void send_one(Ends& s, size_t n, uint32_t seed, int timeout_s) {
   SCOPED_TRACE("send of " + std::to_string(n));
   fill(s.out.get() + 3, n, seed);
   std::memset(s.in.get(), 0, n + 16);
-  WSAOVERLAPPED rov{}, sov{};
-  rov.hEvent = sov.hEvent = kPoll;
+  WSAOVERLAPPED rov, sov;
   WSABUF rb{static_cast<ULONG>(n + 16), s.in.get()}, sb{static_cast<ULONG>(n), s.out.get() + 3};
-  DWORD flags = 0, got = 0;
-  int e = 0;
-  ASSERT_EQ(s.sw.proc().lpWSPRecv(s.srv, &rb, 1, &got, &flags, &rov, nullptr, nullptr, &e), SOCKET_ERROR);
-  ASSERT_EQ(e, WSA_IO_PENDING);
-  ASSERT_EQ(s.sw.proc().lpWSPSend(s.cli, &sb, 1, &got, 0, &sov, nullptr, nullptr, &e), SOCKET_ERROR);
-  ASSERT_EQ(e, WSA_IO_PENDING);
+  ASSERT_NO_FATAL_FAILURE(post_recv_then_send(s.sw, s.srv, rb, rov, s.cli, sb, sov));
   ASSERT_TRUE(wait_checked(s, sov, timeout_s));
   ASSERT_EQ(sov.OffsetHigh, 0u);
   ASSERT_TRUE(wait_checked(s, rov, timeout_s));
@@ -153,13 +139,9 @@ void write_one(Ends& s, size_t n, uint32_t seed, int timeout_s) {
   SCOPED_TRACE("write of " + std::to_string(n));
   fill(s.out.get() + 5, n, seed);
   std::memset(s.region.get(), 0, n + 16);
-  WSAOVERLAPPED ov{};
-  ov.hEvent = kPoll;
+  WSAOVERLAPPED ov;
   WSABUFEX b{static_cast<ULONG>(n), s.out.get() + 5, s.hout};
-  DWORD got = 0;
-  int e = 0;
-  ASSERT_EQ(s.write(s.cli, &b, 1, s.desc, s.desc_len, 7, &got, 0, &ov, nullptr, nullptr, &e), SOCKET_ERROR);
-  ASSERT_EQ(e, WSA_IO_PENDING);
+  ASSERT_NO_FATAL_FAILURE(post_rdma(s.write, s.cli, b, s.desc, s.desc_len, 7, ov));
   ASSERT_TRUE(wait_checked(s, ov, timeout_s));
   ASSERT_EQ(ov.OffsetHigh, 0u);
   ASSERT_EQ(std::memcmp(s.region.get() + 7, s.out.get() + 5, n), 0) << "bytes differ";
@@ -279,20 +261,17 @@ TEST(ZeroCopy, R25_R59_CloseWaitsForTheFramesAndDeregistrationIsRefusedMeanwhile
   Ends s;
   ASSERT_EQ(bring_up(s, 46400, delayed(20000), "127.0.0.1", "127.0.0.1"), "");
   fill(s.out.get(), kBuf, 9);
-  WSAOVERLAPPED ov{};
-  ov.hEvent = kPoll;
+  WSAOVERLAPPED ov;
   WSABUFEX b{static_cast<ULONG>(kBuf), s.out.get(), s.hout};
-  DWORD got = 0;
-  int e = 0;
-  ASSERT_EQ(s.write(s.cli, &b, 1, s.desc, s.desc_len, 0, &got, 0, &ov, nullptr, nullptr, &e), SOCKET_ERROR);
-  ASSERT_EQ(e, WSA_IO_PENDING);
+  ASSERT_NO_FATAL_FAILURE(post_rdma(s.write, s.cli, b, s.desc, s.desc_len, 0, ov));
   // Frames go out and are held 20 ms by the port; 4 MiB needs a dozen round trips of 40 ms.
   ASSERT_TRUE(first_frames_out(s));
-  ASSERT_FALSE(done(ov));
+  ASSERT_FALSE(ov_done(ov));
+  int e = 0;
   EXPECT_EQ(s.dereg(s.cli, s.hout, &e), SOCKET_ERROR);
   EXPECT_EQ(e, WSAEINVAL) << "R59: the buffer is in use by a pending operation";
   ASSERT_EQ(s.sw.proc().lpWSPCloseSocket(s.cli, &e), 0);
-  ASSERT_TRUE(done(ov)) << "R25: the close returned before the aborted write completed";
+  ASSERT_TRUE(ov_done(ov)) << "R25: the close returned before the aborted write completed";
   EXPECT_EQ(ov.OffsetHigh, kAborted);
   EXPECT_EQ(stats(s.sw).zerocopy_waiting, 0u);
   s.sw.proc().lpWSPCloseSocket(s.srv, &e);
@@ -313,11 +292,11 @@ TEST(ZeroCopy, R12_R19_FinalCleanupAbortsAndReleasesBeforeItReturns) {
   ASSERT_EQ(s.sw.proc().lpWSPSend(s.cli, &sb, 1, &got, 0, &sov, nullptr, nullptr, &e), SOCKET_ERROR);
   ASSERT_EQ(e, WSA_IO_PENDING);
   ASSERT_TRUE(first_frames_out(s));  // 1 MiB needs three round trips of 40 ms
-  ASSERT_FALSE(done(sov));
+  ASSERT_FALSE(ov_done(sov));
   ASSERT_EQ(s.sw.cleanup(), 0);
-  ASSERT_TRUE(done(sov)) << "R12: the send was not aborted by the final cleanup";
+  ASSERT_TRUE(ov_done(sov)) << "R12: the send was not aborted by the final cleanup";
   EXPECT_EQ(sov.OffsetHigh, kAborted);
-  ASSERT_TRUE(done(rov));
+  ASSERT_TRUE(ov_done(rov));
 }
 
 TEST(ZeroCopy, UringPortFallsBackToCopies) {
