@@ -239,7 +239,10 @@ void PollCore::ensure_timer(Conn& c) {
 uint64_t PollCore::rto_us(const Conn& c) const {
   uint64_t min = e_->config().rto_min_us;
   if (c.srtt_us == 0) return min;
-  return std::clamp<uint64_t>(uint64_t{c.srtt_us} + 4ull * c.rttvar_us, min, kRtoMaxUs);
+  // The cap never goes below the configured minimum (rto_min_us may be up to 1 s; std::clamp
+  // with its bounds the wrong way round is undefined).
+  return std::clamp<uint64_t>(uint64_t{c.srtt_us} + 4ull * c.rttvar_us, min,
+                              std::max<uint64_t>(min, kRtoMaxUs));
 }
 
 void PollCore::rtt_sample_pc(Conn& c, uint64_t sent_tsc) {

@@ -191,9 +191,12 @@ bool first_frames_out(Ends& s) {
 
 /** Loopback with every frame delayed: frames outlive their acknowledgement (resent copies). */
 std::string delayed(uint32_t delay_us) {
-  // The RTO stays above the round trip: the frames stay out, not resent.
-  return std::string(kZc) + "rto_min_us = 100000\n[fault]\ndelay_us = " + std::to_string(delay_us) +
-         "\nseed = 3\n[[port]]\ndevice = \"loopback\"\nipv4 = \"127.0.0.1/32\"\n";
+  // The RTO stays above the round trip: the frames stay out, not resent. MTU 1500 (1,416-byte
+  // segments): a MiB is 740 frames, three windows of 256, so an operation stays pending for
+  // several round trips, however late the test thread looks.
+  return std::string(kZc) + "rto_min_us = " + std::to_string(5 * delay_us) +
+         "\n[fault]\ndelay_us = " + std::to_string(delay_us) +
+         "\nseed = 3\n[[port]]\ndevice = \"loopback\"\nipv4 = \"127.0.0.1/32\"\nmtu = 1500\n";
 }
 
 }  // namespace
@@ -259,12 +262,12 @@ TEST(ZeroCopy, R19_AnAcknowledgedOperationWaitsForItsHeldFrames) {
 
 TEST(ZeroCopy, R25_R59_CloseWaitsForTheFramesAndDeregistrationIsRefusedMeanwhile) {
   Ends s;
-  ASSERT_EQ(bring_up(s, 46400, delayed(20000), "127.0.0.1", "127.0.0.1"), "");
+  ASSERT_EQ(bring_up(s, 46400, delayed(50000), "127.0.0.1", "127.0.0.1"), "");
   fill(s.out.get(), kBuf, 9);
   WSAOVERLAPPED ov;
   WSABUFEX b{static_cast<ULONG>(kBuf), s.out.get(), s.hout};
   ASSERT_NO_FATAL_FAILURE(post_rdma(s.write, s.cli, b, s.desc, s.desc_len, 0, ov));
-  // Frames go out and are held 20 ms by the port; 4 MiB needs a dozen round trips of 40 ms.
+  // Frames go out and are held 50 ms by the port; 4 MiB needs a dozen round trips of 100 ms.
   ASSERT_TRUE(first_frames_out(s));
   ASSERT_FALSE(ov_done(ov));
   int e = 0;
@@ -280,7 +283,7 @@ TEST(ZeroCopy, R25_R59_CloseWaitsForTheFramesAndDeregistrationIsRefusedMeanwhile
 
 TEST(ZeroCopy, R12_R19_FinalCleanupAbortsAndReleasesBeforeItReturns) {
   Ends s;
-  ASSERT_EQ(bring_up(s, 46500, delayed(20000), "127.0.0.1", "127.0.0.1"), "");
+  ASSERT_EQ(bring_up(s, 46500, delayed(50000), "127.0.0.1", "127.0.0.1"), "");
   fill(s.out.get(), 1u << 20, 10);
   WSAOVERLAPPED rov{}, sov{};
   rov.hEvent = sov.hEvent = kPoll;
@@ -288,10 +291,10 @@ TEST(ZeroCopy, R12_R19_FinalCleanupAbortsAndReleasesBeforeItReturns) {
   DWORD flags = 0, got = 0;
   int e = 0;
   s.sw.proc().lpWSPRecv(s.srv, &rb, 1, &got, &flags, &rov, nullptr, nullptr, &e);
-  usleep(100000);  // the receive's credit reaches the sender (20 ms on the wire)
+  usleep(200000);  // the receive's credit reaches the sender (50 ms on the wire)
   ASSERT_EQ(s.sw.proc().lpWSPSend(s.cli, &sb, 1, &got, 0, &sov, nullptr, nullptr, &e), SOCKET_ERROR);
   ASSERT_EQ(e, WSA_IO_PENDING);
-  ASSERT_TRUE(first_frames_out(s));  // 1 MiB needs three round trips of 40 ms
+  ASSERT_TRUE(first_frames_out(s));  // 1 MiB needs three round trips of 100 ms
   ASSERT_FALSE(ov_done(sov));
   ASSERT_EQ(s.sw.cleanup(), 0);
   ASSERT_TRUE(ov_done(sov)) << "R12: the send was not aborted by the final cleanup";
