@@ -272,7 +272,18 @@ TEST_P(Rdma, R42_WriteAndReadEverySizeAtUnalignedOffsets) {
   // on top of it (a non-final startup keeps this one's ports).
   struct Down {
     Ends& s;
-    ~Down() { tear_down(s); }
+    ~Down() {
+      // What ended a failed run: an RDMA check (which one), or the dead-peer verdict (none).
+      if (s.up && ::testing::Test::HasFailure()) {
+        DPSAN_STATS st = stats(s.sw);
+        std::printf("rdma_denied %llu by reason:", static_cast<unsigned long long>(st.rdma_denied));
+        for (uint64_t n : st.rdma_denied_by_reason) std::printf(" %llu", static_cast<unsigned long long>(n));
+        std::printf("; retransmits %llu, duplicates dropped %llu\n",
+                    static_cast<unsigned long long>(st.retransmits),
+                    static_cast<unsigned long long>(st.drops_duplicate));
+      }
+      tear_down(s);
+    }
   } down{s};
   ASSERT_TRUE(two_ports ? bring_up(s, c.port, config_of(c, seed), "198.18.0.1", "198.18.0.2")
                         : bring_up(s, c.port, config_of(c, seed)))
