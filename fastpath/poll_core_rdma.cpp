@@ -14,10 +14,8 @@
  * Target. Every RDMA frame is checked against the connection's region table (rdma_region.h)
  * before a byte is touched: the first write segment and a read request for the whole
  * operation, every write segment and every response frame again for its own bytes, so a
- * revocation stops an operation under way at once. A later write segment is taken only while
- * its region has a write under way (first segment in, last not yet). A refused access resets
- * the connection with reason kConnAborted: the initiator's operations fail with
- * WSAECONNABORTED, and ours too.
+ * revocation stops an operation under way at once. A refused access resets the connection with
+ * reason kConnAborted: the initiator's operations fail with WSAECONNABORTED, and ours too.
  */
 #include <cstring>
 
@@ -211,12 +209,6 @@ void PollCore::on_rdma_write_pc(Conn& c, const wire::Frame& fr) {
   RdmaDeny d = RdmaDeny::kOk;
   if (fr.f.flags & wire::kFirst) d = rdma_check(c.regions, c.id, op.ref, op.ref.offset, op.op_len, kRdmaWrite);
   if (d == RdmaDeny::kOk) d = rdma_check(c.regions, c.id, op.ref, op.seg_offset, op.data_len, kRdmaWrite);
-  // Segments are handed up in order, exactly once, and the initiator frames one write after
-  // another: a later segment continues the write its region has under way. One with none under
-  // way is a broken or hostile peer; taken, it would mark the region in use (R59) without its
-  // whole write ever having been checked, and keep deregistration refused until close.
-  if (d == RdmaDeny::kOk && !(fr.f.flags & wire::kFirst) && !c.regions[op.ref.region].writing)
-    d = RdmaDeny::kProtocol;  // (the slot number was checked by rdma_check)
   if (d != RdmaDeny::kOk) {
     rdma_deny_pc(c, d);
     return;
